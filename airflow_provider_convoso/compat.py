@@ -1,0 +1,121 @@
+"""Every difference between Airflow 2.11 and Airflow 3.x, in one place.
+
+Airflow 3 exposes the authoring API as ``airflow.sdk``; Airflow 2.11 keeps the older
+module paths. Everything else in the provider imports these names from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import TYPE_CHECKING, Any
+
+from airflow import __version__ as AIRFLOW_VERSION
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+AIRFLOW_V_3_0_PLUS = int(AIRFLOW_VERSION.split(".")[0]) >= 3
+
+if AIRFLOW_V_3_0_PLUS:
+    from airflow.sdk import BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue, conf
+    from airflow.sdk.exceptions import (
+        AirflowFailException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
+    from airflow.sdk.log import mask_secret
+else:
+    from airflow.configuration import conf  # type: ignore[no-redef]
+    from airflow.exceptions import (  # type: ignore[no-redef]
+        AirflowFailException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+    from airflow.models import BaseOperator  # type: ignore[no-redef]
+    from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef]
+    from airflow.utils.log.secrets_masker import mask_secret  # type: ignore[no-redef]
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+
+def object_storage_path(path: str, conn_id: str | None) -> ObjectStoragePath:
+    """``ObjectStoragePath`` for ``path``, imported on first use (it loads fsspec backends)."""
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.sdk import ObjectStoragePath as _Path
+    else:
+        from airflow.io.path import ObjectStoragePath as _Path  # type: ignore[no-redef]
+    return _Path(path, conn_id=conn_id)
+
+
+def asset(uri: str) -> Any:
+    """An ``Asset`` (Airflow 3) for ``uri``."""
+    from airflow.sdk import Asset
+
+    return Asset(uri)
+
+
+def is_asset_alias(obj: Any) -> bool:
+    """True when ``obj`` is an ``AssetAlias`` (Airflow 3 only; always false on 2.11)."""
+    if not AIRFLOW_V_3_0_PLUS:
+        return False
+    from airflow.sdk import AssetAlias
+
+    return isinstance(obj, AssetAlias)
+
+
+async def aget_connection(conn_id: str) -> Any:
+    """Fetch a connection without blocking the event loop.
+
+    Airflow 3 has an async-safe ``BaseHook.aget_connection``; on 2.11 the blocking lookup
+    runs in a worker thread.
+    """
+    if AIRFLOW_V_3_0_PLUS:
+        return await BaseHook.aget_connection(conn_id)
+    return await asyncio.to_thread(BaseHook.get_connection, conn_id)
+
+
+@functools.cache
+def _failing_type(error_type: type[BaseException]) -> type[BaseException]:
+    return type(
+        error_type.__name__,
+        (error_type, AirflowFailException),
+        {"__module__": error_type.__module__, "__qualname__": error_type.__qualname__},
+    )
+
+
+def fail_fast(error: BaseException) -> BaseException:
+    """The same error, as a subclass of its type that is also an ``AirflowFailException``.
+
+    The provider's pure modules raise plain typed errors; at the Airflow boundary permanent
+    ones are re-typed so that Airflow fails the task at once instead of retrying it.
+    """
+    if isinstance(error, AirflowFailException):
+        return error
+    failing = _failing_type(type(error))
+    clone = failing.__new__(failing, *error.args)
+    clone.args = error.args
+    clone.__dict__.update(error.__dict__)
+    return clone
+
+
+__all__ = [
+    "AIRFLOW_V_3_0_PLUS",
+    "AIRFLOW_VERSION",
+    "AirflowFailException",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
+    "BaseHook",
+    "BaseOperator",
+    "BaseSensorOperator",
+    "BaseTrigger",
+    "PokeReturnValue",
+    "TriggerEvent",
+    "aget_connection",
+    "asset",
+    "conf",
+    "fail_fast",
+    "is_asset_alias",
+    "mask_secret",
+    "object_storage_path",
+]

@@ -1,0 +1,96 @@
+"""Typed errors raised by the Convoso provider.
+
+This module is pure (no Airflow import) so that the parsing modules can raise these
+errors cheaply. Where an error crosses into Airflow (the hook's public calls), permanent
+errors are re-raised as subclasses that also derive from ``AirflowFailException``, so the
+task fails at once instead of being retried (see ``compat.fail_fast``).
+"""
+
+from __future__ import annotations
+
+
+class ConvosoError(Exception):
+    """Base class for every error this provider raises."""
+
+
+class ConvosoPermanentError(ConvosoError):
+    """An error that will not go away on retry: fail the task at once."""
+
+
+class ConvosoInputError(ConvosoPermanentError, ValueError):
+    """A bad request parameter or connection setting, caught before any network call."""
+
+
+class ConvosoAPIError(ConvosoPermanentError):
+    """The API answered ``success: false``; keeps the code and text it sent."""
+
+    def __init__(self, message: str, *, error_code: int | str | None = None, text: str | None = None) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+        self.text = text
+
+
+class ConvosoAuthError(ConvosoAPIError):
+    """The token is invalid or lacks agent-performance access (code 5001, HTTP 401/403)."""
+
+
+class ConvosoInvalidFilterError(ConvosoAPIError):
+    """An ID filter named an ID the account does not have (6026, 6041, 6042, 6006, 6050)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_code: int | str | None = None,
+        text: str | None = None,
+        parameter: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        super().__init__(message, error_code=error_code, text=text)
+        self.parameter = parameter
+        self.value = value
+
+
+class ConvosoValidationError(ConvosoAPIError):
+    """The API rejected a date (``Invalid date format``)."""
+
+
+class ConvosoResponseError(ConvosoPermanentError):
+    """A 2xx answer whose body is not the JSON the endpoint sends."""
+
+
+class ConvosoTransientError(ConvosoError):
+    """A failure that may heal (429, 5xx, timeouts, resets).
+
+    Raised by the hook once its retries are exhausted; Airflow may then retry the task.
+    ``retry_after`` carries a server-requested wait in seconds, when one was sent.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# Error codes of the contract's table: code -> (exception class, request parameter).
+FILTER_ERROR_CODES: dict[int, str] = {
+    6026: "campaign_ids",
+    6041: "queue_ids",
+    6042: "list_ids",
+    6006: "user_ids",
+    6050: "status_ids",
+}
+AUTH_ERROR_CODES = frozenset({5001})
+
+__all__ = [
+    "AUTH_ERROR_CODES",
+    "FILTER_ERROR_CODES",
+    "ConvosoAPIError",
+    "ConvosoAuthError",
+    "ConvosoError",
+    "ConvosoInputError",
+    "ConvosoInvalidFilterError",
+    "ConvosoPermanentError",
+    "ConvosoResponseError",
+    "ConvosoTransientError",
+    "ConvosoValidationError",
+]

@@ -1,0 +1,328 @@
+"""ConvosoHook: auth from an Airflow connection, validation, transport and retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow_provider_convoso import __version__
+from airflow_provider_convoso.compat import AIRFLOW_VERSION, BaseHook, aget_connection, fail_fast, mask_secret
+from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoPermanentError, ConvosoTransientError
+from airflow_provider_convoso.params import build_params
+from airflow_provider_convoso.responses import parse_response
+from airflow_provider_convoso.settings import ClientSettings, resolve_settings
+
+if TYPE_CHECKING:
+    import httpx
+    from tenacity import RetryCallState
+
+_EXTRA_FIELDS: dict[str, tuple[str, str, str]] = {
+    # name: (label, placeholder, description)
+    "timeout": ("Timeout (seconds)", "30", "Seconds to wait for one HTTP answer."),
+    "max_retries": ("Max retries", "5", "Retries of a transient failure (429, 5xx, timeout, reset)."),
+    "retry_backoff": ("Retry backoff (seconds)", "1", "Base of the exponential backoff, with full jitter."),
+    "retry_max_wait": ("Max wait between retries (seconds)", "60", "Cap on one backoff or Retry-After wait."),
+    "request_format": ("Request format", "json", "json (the contract's) or form (form-encoded POST)."),
+    "verify": ("Verify TLS", "true", "Set false only for a test endpoint; a warning is logged."),
+}
+
+
+def _transient_from_transport(error: Exception) -> ConvosoTransientError:
+    """A network-level failure (timeout, refused, reset, truncated body) as a transient error."""
+    detail = str(error) or "no detail"
+    return ConvosoTransientError(f"{type(error).__name__}: {detail}")
+
+
+def _raise_exhausted(state: RetryCallState) -> NoReturn:
+    cause = state.outcome.exception() if state.outcome else None
+    raise ConvosoTransientError(
+        f"Convoso request still failing after {state.attempt_number} attempts: {cause}",
+        retry_after=getattr(cause, "retry_after", None),
+    ) from cause
+
+
+class ConvosoHook(BaseHook):
+    """Calls Convoso's Agent Performance API with the token from an Airflow connection.
+
+    The connection's password is the auth token, its host the API base URL (default
+    ``https://api.convoso.com``). Extras ``timeout``, ``max_retries``, ``retry_backoff``,
+    ``retry_max_wait``, ``request_format`` and ``verify`` tune the client; a keyword
+    argument of the same name overrides each. Nothing is read or opened until first use.
+    """
+
+    conn_name_attr = "convoso_conn_id"
+    default_conn_name = "convoso_default"
+    conn_type = "convoso"
+    hook_name = "Convoso"
+
+    def __init__(
+        self,
+        convoso_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        retry_backoff: float | None = None,
+        retry_max_wait: float | None = None,
+        request_format: str | None = None,
+        verify: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.convoso_conn_id = convoso_conn_id
+        self._overrides: dict[str, Any] = {
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "retry_backoff": retry_backoff,
+            "retry_max_wait": retry_max_wait,
+            "request_format": request_format,
+            "verify": verify,
+        }
+        self._async_client: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(convoso_conn_id={self.convoso_conn_id!r})"
+
+    # -- connection form ---------------------------------------------------------------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hide unused fields and relabel the two that matter."""
+        return {
+            "hidden_fields": ["login", "schema", "port"],
+            "relabeling": {"password": "Auth Token", "host": "API base URL"},
+            "placeholders": {
+                "host": "https://api.convoso.com",
+                "password": "Convoso auth token with Agent Performance access",
+                **{name: placeholder for name, (_, placeholder, _) in _EXTRA_FIELDS.items()},
+            },
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Form fields for the extras (Flask UI); the imports happen only when the UI asks."""
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import StringField
+
+        return {
+            name: StringField(lazy_gettext(label), widget=BS3TextFieldWidget(), description=description)
+            for name, (label, _, description) in _EXTRA_FIELDS.items()
+        }
+
+    # -- settings and clients ----------------------------------------------------------
+
+    def _resolve(self, conn: Any) -> ClientSettings:
+        if conn.password:
+            mask_secret(conn.password)
+        settings = resolve_settings(
+            host=conn.host,
+            port=conn.port,
+            password=conn.password,
+            extra=conn.extra_dejson,
+            overrides=self._overrides,
+        )
+        if not settings.verify:
+            self.log.warning(
+                "TLS verification is OFF for connection %r (extra verify=false): use this only for tests",
+                self.convoso_conn_id,
+            )
+        return settings
+
+    @cached_property
+    def settings(self) -> ClientSettings:
+        """Settings from the connection, read once on first use."""
+        try:
+            return self._resolve(self.get_connection(self.convoso_conn_id))
+        except ConvosoPermanentError as error:
+            raise fail_fast(error) from None
+
+    async def _asettings(self) -> ClientSettings:
+        if "settings" not in self.__dict__:
+            try:
+                conn = await aget_connection(self.convoso_conn_id)
+                self.__dict__["settings"] = self._resolve(conn)
+            except ConvosoPermanentError as error:
+                raise fail_fast(error) from None
+        return self.settings
+
+    @property
+    def user_agent(self) -> str:
+        import httpx
+
+        return f"airflow-provider-convoso/{__version__} apache-airflow/{AIRFLOW_VERSION} httpx/{httpx.__version__}"
+
+    def _client_options(self, settings: ClientSettings) -> dict[str, Any]:
+        return {
+            "timeout": settings.timeout,
+            "verify": settings.verify,
+            "headers": {"User-Agent": self.user_agent, "Accept": "application/json"},
+            "follow_redirects": False,
+        }
+
+    @cached_property
+    def client(self) -> httpx.Client:
+        """One pooled, thread-safe client per hook."""
+        import httpx
+
+        return httpx.Client(**self._client_options(self.settings))
+
+    async def _aclient(self) -> httpx.AsyncClient:
+        import httpx
+
+        if self._async_client is None:
+            self._async_client = httpx.AsyncClient(**self._client_options(await self._asettings()))
+        return self._async_client
+
+    def close(self) -> None:
+        """Close the pooled sync client, if one was opened."""
+        client = self.__dict__.pop("client", None)
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close the async client, if one was opened."""
+        if self._async_client is not None:
+            await self._async_client.aclose()
+            self._async_client = None
+
+    # -- requests ----------------------------------------------------------------------
+
+    @staticmethod
+    def _request_body(settings: ClientSettings, params: Mapping[str, str]) -> dict[str, Any]:
+        payload = {"auth_token": settings.token, **params}
+        return {"json": payload} if settings.request_format == "json" else {"data": payload}
+
+    def _retry_policy(self, settings: ClientSettings) -> dict[str, Any]:
+        """tenacity arguments shared by the sync and async paths."""
+        from tenacity import retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+        jitter = wait_random_exponential(multiplier=settings.retry_backoff, max=settings.retry_max_wait)
+
+        def wait(state: RetryCallState) -> float:
+            cause = state.outcome.exception() if state.outcome else None
+            retry_after = getattr(cause, "retry_after", None)
+            if retry_after is not None:
+                return float(min(retry_after, settings.retry_max_wait))
+            return float(jitter(state))
+
+        def log_retry(state: RetryCallState) -> None:
+            cause = state.outcome.exception() if state.outcome else None
+            wait_s = state.next_action.sleep if state.next_action else 0.0
+            self.log.warning(
+                "Convoso request failed (%s); retry %d of %d in %.2fs",
+                cause,
+                state.attempt_number,
+                settings.max_retries,
+                wait_s,
+            )
+
+        return {
+            "stop": stop_after_attempt(settings.max_retries + 1),
+            "wait": wait,
+            "retry": retry_if_exception_type(ConvosoTransientError),
+            "before_sleep": log_retry,
+            "retry_error_callback": _raise_exhausted,
+        }
+
+    def _send(self, settings: ClientSettings, params: Mapping[str, str], normalize: bool) -> list[dict[str, Any]]:
+        import httpx
+
+        try:
+            response = self.client.post(settings.endpoint, **self._request_body(settings, params))
+        except httpx.TransportError as error:
+            raise _transient_from_transport(error) from None
+        return parse_response(response.status_code, response.headers, response.content, params, normalize=normalize)
+
+    async def _asend(
+        self, settings: ClientSettings, params: Mapping[str, str], normalize: bool
+    ) -> list[dict[str, Any]]:
+        import httpx
+
+        client = await self._aclient()
+        try:
+            response = await client.post(settings.endpoint, **self._request_body(settings, params))
+        except httpx.TransportError as error:
+            raise _transient_from_transport(error) from None
+        return parse_response(response.status_code, response.headers, response.content, params, normalize=normalize)
+
+    def fetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
+        """One call with already-validated ``params`` (see :func:`params.build_params`), retried."""
+        from tenacity import Retrying
+
+        settings = self.settings
+        try:
+            for attempt in Retrying(**self._retry_policy(settings)):
+                with attempt:
+                    return self._send(settings, params, normalize)
+        except ConvosoPermanentError as error:
+            raise fail_fast(error) from None
+        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+    async def afetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
+        """The async twin of :meth:`fetch`, for triggers."""
+        from tenacity import AsyncRetrying
+
+        settings = await self._asettings()
+        try:
+            async for attempt in AsyncRetrying(**self._retry_policy(settings)):
+                with attempt:
+                    return await self._asend(settings, params, normalize)
+        except ConvosoPermanentError as error:
+            raise fail_fast(error) from None
+        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+    def get_agent_performance(
+        self,
+        *,
+        date_start: str | dt.date | None = None,
+        date_end: str | dt.date | None = None,
+        campaign_ids: Any = None,
+        list_ids: Any = None,
+        queue_ids: Any = None,
+        user_ids: Any = None,
+        status_ids: Any = None,
+        normalize: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Agent performance records; every input is checked before any network call."""
+        params = _validated(locals())
+        return self.fetch(params, normalize=normalize)
+
+    async def aget_agent_performance(
+        self,
+        *,
+        date_start: str | dt.date | None = None,
+        date_end: str | dt.date | None = None,
+        campaign_ids: Any = None,
+        list_ids: Any = None,
+        queue_ids: Any = None,
+        user_ids: Any = None,
+        status_ids: Any = None,
+        normalize: bool = True,
+    ) -> list[dict[str, Any]]:
+        """The async twin of :meth:`get_agent_performance`, on ``httpx.AsyncClient``."""
+        params = _validated(locals())
+        return await self.afetch(params, normalize=normalize)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One minimal agent-performance call: tokens are scoped per API section."""
+        try:
+            rows = self.get_agent_performance()
+        except Exception as error:
+            message = str(error)
+            token = self.__dict__.get("settings", ClientSettings()).token
+            if token:
+                message = message.replace(token, "***")
+            return False, f"{type(error).__name__}: {message}"
+        return True, f"Connected: the token can read agent performance ({len(rows)} agent rows today)."
+
+
+_FILTER_ARGS = ("date_start", "date_end", "campaign_ids", "list_ids", "queue_ids", "user_ids", "status_ids")
+
+
+def _validated(arguments: Mapping[str, Any]) -> dict[str, str]:
+    try:
+        return build_params(**{name: arguments[name] for name in _FILTER_ARGS})
+    except ConvosoInputError as error:
+        raise fail_fast(error) from None

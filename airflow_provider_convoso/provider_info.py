@@ -1,0 +1,52 @@
+"""Provider metadata for Airflow's ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_convoso import __version__
+
+_INTEGRATION = "Convoso"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """What Airflow's providers manager reads: modules, connection type and form fields."""
+    return {
+        "package-name": "airflow-provider-convoso",
+        "name": "Convoso",
+        "description": "Convoso call-center Agent Performance API: hook, extract operator, sensor and trigger.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "external-doc-url": "https://www.convoso.com/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_convoso.hooks.convoso"]}],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": ["airflow_provider_convoso.operators.agent_performance"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": ["airflow_provider_convoso.sensors.agent_performance"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": ["airflow_provider_convoso.triggers.agent_performance"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "convoso",
+                "hook-class-name": "airflow_provider_convoso.hooks.convoso.ConvosoHook",
+                "hook-name": "Convoso",
+            }
+        ],
+    }

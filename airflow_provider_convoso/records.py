@@ -1,0 +1,151 @@
+"""Typing of agent-performance records and ``HH:MM:SS`` durations.
+
+Pure: no Airflow, no httpx. The API sends numbers as JSON numbers or as strings, and
+durations as ``H:MM:SS`` strings whose hours may exceed 24; this module turns both into
+stable Python types and adds integer-second companions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_provider_convoso.exceptions import ConvosoResponseError
+
+#: Documented fields, in the contract's order.
+DOCUMENTED_FIELDS: tuple[str, ...] = (
+    "user_id",
+    "name",
+    "calls",
+    "human_answered",
+    "talk_sec_pt",
+    "wait_sec_pt",
+    "pause_sec_pt",
+    "wrap_sec_pt",
+    "talk_sec",
+    "wait_sec",
+    "pause_sec",
+    "wrap_sec",
+    "total_time",
+    "am",
+    "others",
+    "am_pt",
+    "others_pt",
+    "call_type",
+)
+INT_FIELDS: frozenset[str] = frozenset({"calls", "human_answered", "am", "others"})
+FLOAT_FIELDS: frozenset[str] = frozenset(
+    {"talk_sec_pt", "wait_sec_pt", "pause_sec_pt", "wrap_sec_pt", "am_pt", "others_pt"}
+)
+STRING_FIELDS: frozenset[str] = frozenset({"user_id", "name", "call_type"})
+#: Duration field -> its integer-seconds companion.
+DURATION_FIELDS: dict[str, str] = {
+    "talk_sec": "talk_seconds",
+    "wait_sec": "wait_seconds",
+    "pause_sec": "pause_seconds",
+    "wrap_sec": "wrap_seconds",
+    "total_time": "total_seconds",
+}
+COMPANION_FIELDS: tuple[str, ...] = tuple(DURATION_FIELDS.values())
+
+_DURATION_RE = re.compile(r"(\d{1,9}):([0-5]\d):([0-5]\d)")
+_SNIPPET = 60
+
+
+def _bad(field: str, value: Any, expected: str) -> ConvosoResponseError:
+    shown = repr(value)
+    if len(shown) > _SNIPPET:
+        shown = shown[: _SNIPPET - 3] + "..."
+    return ConvosoResponseError(f"field {field!r} must be {expected}, got {shown}")
+
+
+def parse_duration(value: Any, field: str = "duration") -> int:
+    """Seconds in an ``H:MM:SS`` / ``HH:MM:SS`` string; hours may exceed 24."""
+    if isinstance(value, str):
+        match = _DURATION_RE.fullmatch(value.strip())
+        if match:
+            hours, minutes, seconds = (int(part) for part in match.groups())
+            return hours * 3600 + minutes * 60 + seconds
+    raise _bad(field, value, "an H:MM:SS duration")
+
+
+def format_duration(seconds: int) -> str:
+    """The inverse of :func:`parse_duration`: ``HH:MM:SS`` with hours past 24 kept."""
+    if seconds < 0:
+        raise ValueError(f"seconds must not be negative, got {seconds}")
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _to_int(field: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise _bad(field, value, "a non-negative integer")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        number = int(value.strip())
+    else:
+        raise _bad(field, value, "a non-negative integer")
+    if number < 0:
+        raise _bad(field, value, "a non-negative integer")
+    return number
+
+
+def _to_float(field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _bad(field, value, "a number")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise _bad(field, value, "a number") from None
+    if not math.isfinite(number):
+        raise _bad(field, value, "a finite number")
+    return number
+
+
+def _to_str(field: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise _bad(field, value, "a string")
+
+
+def normalize_record(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A typed copy of one agent record.
+
+    Documented fields keep their names; counts become ``int``, ``*_pt`` fields ``float``;
+    each duration keeps its string and gains an integer ``*_seconds`` companion. ``null``
+    stays ``None``. Unknown fields pass through untouched.
+    """
+    record: dict[str, Any] = {}
+    for field, value in raw.items():
+        if value is None:
+            record[field] = None
+        elif field in INT_FIELDS:
+            record[field] = _to_int(field, value)
+        elif field in FLOAT_FIELDS:
+            record[field] = _to_float(field, value)
+        elif field in STRING_FIELDS:
+            record[field] = _to_str(field, value)
+        elif field in DURATION_FIELDS:
+            record[field] = value.strip() if isinstance(value, str) else value
+        else:
+            record[field] = value
+    for field, companion in DURATION_FIELDS.items():
+        if field in raw:
+            value = raw[field]
+            record[companion] = None if value is None else parse_duration(value, field)
+    return record
+
+
+def column_order(records: list[dict[str, Any]], *, extra_first: tuple[str, ...] = ()) -> list[str]:
+    """Columns for tabular output: ``extra_first``, documented fields, companions, unknown fields sorted."""
+    known = (*extra_first, *DOCUMENTED_FIELDS, *COMPANION_FIELDS)
+    seen = {key for record in records for key in record}
+    unknown = sorted(seen.difference(known))
+    return [*known, *unknown]

@@ -1,0 +1,586 @@
+"""A Convoso Agent Performance API emulator: a real HTTP server on loopback.
+
+It follows the contract and what the live service does beyond it: JSON, form and query
+encodings; three success shapes (numbers as strings in the keyed one); both error shapes;
+the four date-range cases; and switchable faults (429 with ``Retry-After``, HTML 5xx pages,
+slow answers and timeouts, connection resets, truncated bodies), latency, and data that
+appears only after N requests or T seconds. Data is synthetic and deterministic per seed.
+
+Run it from the shell with ``python -m airflow_provider_convoso.testing.emulator --port N``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import re
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from airflow_provider_convoso.records import format_duration
+
+ENDPOINT = "/v1/agent-performance/search"
+FAULT_KINDS: tuple[str, ...] = ("429", "500", "502", "503", "504", "timeout", "reset", "truncated", "slow")
+SHAPES = ("list", "data", "keyed")
+ERROR_SHAPES = ("contract", "code_text")
+
+_FIRST = ["Jane", "John", "Maria", "Wei", "Aisha", "Carlos", "Olga", "Kenji", "Fatima", "Liam", "Priya", "Noah"]
+_LAST = ["Smith", "Doe", "Garcia", "Chen", "Khan", "Silva", "Ivanova", "Sato", "Ali", "Murphy", "Patel", "Brown"]
+_CALL_TYPES = ["outbound", "outbound", "inbound", "blended", ""]
+_FILTERS: tuple[tuple[str, int, str, str], ...] = (
+    # parameter, error code, contract message, Agent attribute
+    ("campaign_ids", 6026, "Invalid campaign ID", "campaigns"),
+    ("queue_ids", 6041, "Invalid queue ID", "queues"),
+    ("list_ids", 6042, "Invalid list ID", "lists"),
+    ("user_ids", 6006, "Invalid user ID", "user_ids"),
+    ("status_ids", 6050, "Invalid status ID", "statuses"),
+)
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HTML = "<html><head><title>{code} {reason}</title></head><body><h1>{code} {reason}</h1><hr>nginx</body></html>"
+
+
+@dataclass(frozen=True)
+class Agent:
+    user_id: str
+    name: str
+    call_type: str
+    campaigns: frozenset[str]
+    lists: frozenset[str]
+    queues: frozenset[str]
+    statuses: frozenset[str]
+
+    @property
+    def user_ids(self) -> frozenset[str]:
+        return frozenset({self.user_id})
+
+
+@dataclass
+class RequestRecord:
+    """One request as the emulator saw it. The token itself is never stored."""
+
+    method: str
+    path: str
+    content_type: str
+    params: dict[str, str]
+    token_in_body: bool
+    token_in_query: bool
+    user_agent: str
+    started: float
+    ended: float = 0.0
+    status: int = 0
+    fault: str | None = None
+    rows: int = 0
+
+
+@dataclass
+class _Knobs:
+    shape: str = "list"
+    error_shape: str = "contract"
+    empty_data: str = "list"  # how empty "data" is sent: list -> [], object -> {}, null -> null
+    auth_status: int = 200
+    latency: float = 0.0
+    fault_rate: float = 0.0
+    fault_kinds: tuple[str, ...] = FAULT_KINDS
+    faults: list[str | None] = field(default_factory=list)
+    retry_after: str = "1"
+    timeout_delay: float = 5.0
+    slow_delay: float = 0.2
+    data_after_requests: int = 0
+    data_after_seconds: float = 0.0
+
+
+class ConvosoEmulator:
+    """A loopback HTTP server that behaves like Convoso's agent-performance endpoint.
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`. Every knob can be
+    changed while it runs with :meth:`configure`. ``requests`` is the request log.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str = "emulator-token",
+        seed: int = 7,
+        agents: int = 12,
+        today: dt.date | None = None,
+        history_days: int = 730,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **knobs: Any,
+    ) -> None:
+        self.token = token
+        self.seed = seed
+        self.today = today or dt.date.today()
+        self.history_start = self.today - dt.timedelta(days=history_days)
+        self._host = host
+        self._port = port
+        self._knobs = _Knobs()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._rng = random.Random(seed)
+        self._data_requests = 0
+        self._started_at = time.monotonic()
+        self._in_flight = 0
+        self.max_in_flight = 0
+        self.requests: list[RequestRecord] = []
+        self.agents = self._make_agents(agents)
+        self.campaigns = sorted({c for a in self.agents for c in a.campaigns})
+        self.lists = sorted({x for a in self.agents for x in a.lists})
+        self.queues = sorted({q for a in self.agents for q in a.queues})
+        self.statuses = sorted({s for a in self.agents for s in a.statuses})
+        self.configure(**knobs)
+
+    # -- set-up ------------------------------------------------------------------------
+
+    def _make_agents(self, count: int) -> list[Agent]:
+        rng = random.Random(f"agents:{self.seed}")
+        campaigns = ["111", "222", "333", "444"]
+        lists = [str(1001 + i) for i in range(6)]
+        queues = [str(501 + i) for i in range(4)]
+        statuses = ["A", "NI", "NC", "B", "DNC", "CALLBK", "1", "2"]
+        agents = []
+        for index in range(count):
+            agents.append(
+                Agent(
+                    user_id=str(10001 + index),
+                    name=f"{_FIRST[index % len(_FIRST)]} {_LAST[(index * 7 + index // len(_FIRST)) % len(_LAST)]}",
+                    call_type=rng.choice(_CALL_TYPES),
+                    campaigns=frozenset(rng.sample(campaigns, rng.randint(1, 2))),
+                    lists=frozenset(rng.sample(lists, rng.randint(1, 3))),
+                    queues=frozenset(rng.sample(queues, 1)),
+                    statuses=frozenset(rng.sample(statuses, rng.randint(2, 5))),
+                )
+            )
+        return agents
+
+    def configure(self, **knobs: Any) -> ConvosoEmulator:
+        """Change knobs: shape, error_shape, empty_data, auth_status, latency, fault_rate,
+        fault_kinds, faults (a scripted list, ``None`` meaning a normal answer), retry_after,
+        timeout_delay, slow_delay, data_after_requests, data_after_seconds."""
+        with self._lock:
+            for name, value in knobs.items():
+                if not hasattr(self._knobs, name):
+                    raise TypeError(f"unknown emulator knob {name!r}")
+                if name == "faults":
+                    value = list(value)
+                    unknown = {f for f in value if f is not None and f not in FAULT_KINDS}
+                    if unknown:
+                        raise ValueError(f"unknown fault kinds {sorted(unknown)}; expected {FAULT_KINDS}")
+                if name == "fault_kinds":
+                    value = tuple(value)
+                if name == "shape" and value not in SHAPES:
+                    raise ValueError(f"shape must be one of {SHAPES}, got {value!r}")
+                if name == "error_shape" and value not in ERROR_SHAPES:
+                    raise ValueError(f"error_shape must be one of {ERROR_SHAPES}, got {value!r}")
+                setattr(self._knobs, name, value)
+            if "data_after_requests" in knobs or "data_after_seconds" in knobs:
+                self._data_requests = 0
+                self._started_at = time.monotonic()
+            if "seed" in knobs:
+                self._rng = random.Random(self.seed)
+        return self
+
+    def reset_log(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.max_in_flight = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL to put in the connection's host (``/v1`` is added by the hook)."""
+        return f"http://{self._host}:{self.port}"
+
+    def connection_json(self, **extra: Any) -> str:
+        """An ``AIRFLOW_CONN_...`` value pointing at this emulator."""
+        return json.dumps({"conn_type": "convoso", "host": self.url, "password": self.token, "extra": extra})
+
+    def start(self) -> ConvosoEmulator:
+        emulator = self
+
+        class Handler(_Handler):
+            owner = emulator
+
+        self._stopping.clear()
+        self._server = ThreadingHTTPServer((self._host, self._port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="convoso-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> ConvosoEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- behaviour ---------------------------------------------------------------------
+
+    def _next_fault(self) -> str | None:
+        knobs = self._knobs
+        if knobs.faults:
+            return knobs.faults.pop(0)
+        if knobs.fault_rate > 0 and self._rng.random() < knobs.fault_rate:
+            return self._rng.choice(knobs.fault_kinds)
+        return None
+
+    def _data_ready(self) -> bool:
+        knobs = self._knobs
+        self._data_requests += 1
+        if self._data_requests <= knobs.data_after_requests:
+            return False
+        return time.monotonic() - self._started_at >= knobs.data_after_seconds
+
+    def _error(self, code: int | None, message: str, text: str | None = None) -> dict[str, Any]:
+        if self._knobs.error_shape == "code_text" and code is not None:
+            return {"success": False, "code": code, "text": text or message}
+        body: dict[str, Any] = {"success": False}
+        if code is not None and code != 5001:
+            body["error_code"] = code
+        body["error"] = message
+        return body
+
+    def _date_range(self, params: dict[str, str]) -> tuple[dt.date, dt.date] | None:
+        start = dt.date.fromisoformat(params["date_start"]) if "date_start" in params else None
+        end = dt.date.fromisoformat(params["date_end"]) if "date_end" in params else None
+        if start is None and end is None:
+            return self.today, self.today
+        if end is None:
+            end = self.today
+        if start is None:
+            start = self.history_start
+        return (max(start, self.history_start), min(end, self.today)) if start <= end else None
+
+    def day_metrics(self, agent: Agent, day: dt.date) -> dict[str, int] | None:
+        """One agent's raw figures for one day, or ``None`` on a day off. Deterministic."""
+        rng = random.Random(f"{self.seed}:{agent.user_id}:{day.toordinal()}")
+        if rng.random() < 0.1:
+            return None
+        total = rng.randint(4 * 3600, 9 * 3600)
+        talk = int(total * rng.uniform(0.40, 0.75))
+        wrap = int(total * rng.uniform(0.03, 0.18))
+        pause = int(total * rng.uniform(0.04, 0.15))
+        wait = max(0, total - talk - wrap - pause)
+        calls = max(1, int(total / 3600 * rng.uniform(4, 14)))
+        human = int(calls * rng.uniform(0.50, 0.85))
+        am = int(calls * rng.uniform(0.0, 0.2))
+        am = min(am, calls - human)
+        return {
+            "total": total,
+            "talk": talk,
+            "wait": wait,
+            "pause": pause,
+            "wrap": wrap,
+            "calls": calls,
+            "human": human,
+            "am": am,
+            "others": calls - human - am,
+        }
+
+    def records(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        """The records the endpoint returns for validated ``params``, in user-id order."""
+        span = self._date_range(params)
+        if span is None:
+            return []
+        start, end = span
+        wanted = {name: set(params[name].split(",")) for name, _, _, _ in _FILTERS if name in params}
+        out = []
+        for agent in self.agents:
+            if any(not (getattr(agent, attr) & wanted[name]) for name, _, _, attr in _FILTERS if name in wanted):
+                continue
+            sums: dict[str, int] = {}
+            day = start
+            while day <= end:
+                daily = self.day_metrics(agent, day)
+                if daily:
+                    for key, value in daily.items():
+                        sums[key] = sums.get(key, 0) + value
+                day += dt.timedelta(days=1)
+            if sums:
+                out.append(_record(agent, sums))
+        return out
+
+    def answer(self, params: dict[str, str], token: str | None) -> dict[str, Any] | list[Any]:
+        """The JSON the endpoint sends for these parameters (no faults applied)."""
+        if token != self.token:
+            return self._error(5001, "Invalid authentication token", "Auth token is invalid")
+        for name in ("date_start", "date_end"):
+            if name in params:
+                try:
+                    if not _DATE_RE.fullmatch(params[name]):
+                        raise ValueError
+                    dt.date.fromisoformat(params[name])
+                except ValueError:
+                    return self._error(None, "Invalid date format. Use YYYY-MM-DD")
+        for name, code, message, attr in _FILTERS:
+            if name in params:
+                known = set().union(*(getattr(a, attr) for a in self.agents))
+                if any(part not in known for part in params[name].split(",")):
+                    return self._error(code, message)
+        rows = self.records(params) if self._data_ready() else []
+        return self._shape(rows)
+
+    def _shape(self, rows: list[dict[str, Any]]) -> dict[str, Any] | list[Any]:
+        knobs = self._knobs
+        if knobs.shape == "list":
+            return rows
+        empty: Any = {"list": [], "object": {}, "null": None}[knobs.empty_data]
+        if knobs.shape == "data":
+            return {"success": True, "data": rows or empty}
+        keyed = {}
+        for index, row in enumerate(rows):
+            inner = {key: (str(value) if isinstance(value, int | float) else value) for key, value in row.items()}
+            if index % 2:
+                inner.pop("user_id")
+            keyed[row["user_id"]] = inner
+        return {"success": True, "code": 200, "total": str(len(rows)), "data": keyed or empty}
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def _record(agent: Agent, s: dict[str, int]) -> dict[str, Any]:
+    return {
+        "user_id": agent.user_id,
+        "name": agent.name,
+        "calls": s["calls"],
+        "human_answered": s["human"],
+        "talk_sec_pt": _pct(s["talk"], s["total"]),
+        "wait_sec_pt": _pct(s["wait"], s["total"]),
+        "pause_sec_pt": _pct(s["pause"], s["total"]),
+        "wrap_sec_pt": _pct(s["wrap"], s["total"]),
+        "talk_sec": format_duration(s["talk"]),
+        "wait_sec": format_duration(s["wait"]),
+        "pause_sec": format_duration(s["pause"]),
+        "wrap_sec": format_duration(s["wrap"]),
+        "total_time": format_duration(s["total"]),
+        "am": s["am"],
+        "others": s["others"],
+        "am_pt": _pct(s["am"], s["calls"]),
+        "others_pt": _pct(s["others"], s["calls"]),
+        "call_type": agent.call_type,
+    }
+
+
+def _flatten(values: dict[str, list[str]]) -> dict[str, str]:
+    return {key: items[-1] for key, items in values.items() if items}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: ConvosoEmulator
+    protocol_version = "HTTP/1.1"
+    server_version = "ConvosoEmulator/1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet server
+        return
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _read(self) -> tuple[dict[str, str], str | None, bool, bool]:
+        split = urlsplit(self.path)
+        query = _flatten(parse_qs(split.query, keep_blank_values=True))
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        body: dict[str, Any] = {}
+        if raw and content_type == "application/json":
+            try:
+                decoded = json.loads(raw)
+            except ValueError:
+                decoded = None
+            body = decoded if isinstance(decoded, dict) else {}
+        elif raw:
+            body = _flatten(parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        merged = {**query, **{k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}}
+        token = merged.pop("auth_token", None)
+        return merged, token, "auth_token" in body, "auth_token" in query
+
+    def _handle(self) -> None:
+        owner = self.owner
+        params, token, in_body, in_query = self._read()
+        record = RequestRecord(
+            method=self.command,
+            path=urlsplit(self.path).path,
+            content_type=(self.headers.get("Content-Type") or "").split(";")[0],
+            params=params,
+            token_in_body=in_body,
+            token_in_query=in_query,
+            user_agent=self.headers.get("User-Agent", ""),
+            started=time.monotonic(),
+        )
+        with owner._lock:
+            owner._in_flight += 1
+            owner.max_in_flight = max(owner.max_in_flight, owner._in_flight)
+            owner.requests.append(record)
+            knobs = owner._knobs
+            fault = owner._next_fault() if record.path == ENDPOINT else None
+            latency = knobs.latency
+        record.fault = fault
+        try:
+            if latency:
+                owner._stopping.wait(latency)
+            self._respond(record, params, token, fault)
+        finally:
+            record.ended = time.monotonic()
+            with owner._lock:
+                owner._in_flight -= 1
+
+    def _respond(self, record: RequestRecord, params: dict[str, str], token: str | None, fault: str | None) -> None:
+        owner, knobs = self.owner, self.owner._knobs
+        if record.path != ENDPOINT:
+            self._send(record, 404, _HTML.format(code=404, reason="Not Found").encode(), "text/html")
+            return
+        if fault == "timeout":
+            owner._stopping.wait(knobs.timeout_delay)
+        elif fault == "slow":
+            owner._stopping.wait(knobs.slow_delay)
+        elif fault == "reset":
+            self._reset(record)
+            return
+        elif fault in ("429", "500", "502", "503", "504"):
+            code = int(fault)
+            reason = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}.get(
+                code, "Service Unavailable" if code == 503 else "Gateway Timeout"
+            )
+            headers = {"Retry-After": knobs.retry_after} if code in (429, 503) else {}
+            self._send(record, code, _HTML.format(code=code, reason=reason).encode(), "text/html", headers)
+            return
+        with owner._lock:
+            payload = owner.answer(params, token)
+        body = json.dumps(payload).encode()
+        record.rows = len(payload) if isinstance(payload, list) else len(payload.get("data") or [])
+        status = 200
+        if isinstance(payload, dict) and payload.get("success") is False and token != owner.token:
+            status = knobs.auth_status
+        if fault == "truncated":
+            self._send(record, status, body, "application/json", truncate=True)
+            return
+        self._send(record, status, body, "application/json")
+
+    def _send(
+        self,
+        record: RequestRecord,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        truncate: bool = False,
+    ) -> None:
+        record.status = status
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            if truncate:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body[: max(1, len(body) // 2)] if truncate else body)
+            self.wfile.flush()
+            if truncate:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            self.close_connection = True
+
+    def _reset(self, record: RequestRecord) -> None:
+        record.status = 0
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+
+def _split(values: Iterable[str] | None) -> Sequence[str]:
+    return tuple(v for item in values or () for v in item.split(",") if v)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until interrupted; prints the base URL on the first line."""
+    parser = argparse.ArgumentParser(prog="python -m airflow_provider_convoso.testing.emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--token", default="emulator-token")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--agents", type=int, default=12)
+    parser.add_argument("--today", type=dt.date.fromisoformat, default=None, help="the emulator's current day")
+    parser.add_argument("--shape", choices=SHAPES, default="list")
+    parser.add_argument("--error-shape", choices=ERROR_SHAPES, default="contract")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail (0-1)")
+    parser.add_argument("--fault-kinds", action="append", help=f"comma-separated subset of {','.join(FAULT_KINDS)}")
+    parser.add_argument("--data-after-requests", type=int, default=0)
+    parser.add_argument("--data-after-seconds", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    if args.host != "localhost" and not args.host.startswith("127.") and args.host != "::1":
+        parser.error("the emulator only listens on loopback")
+    emulator = ConvosoEmulator(
+        token=args.token,
+        seed=args.seed,
+        agents=args.agents,
+        today=args.today,
+        host=args.host,
+        port=args.port,
+        shape=args.shape,
+        error_shape=args.error_shape,
+        latency=args.latency,
+        fault_rate=args.fault_rate,
+        fault_kinds=_split(args.fault_kinds) or FAULT_KINDS,
+        data_after_requests=args.data_after_requests,
+        data_after_seconds=args.data_after_seconds,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with emulator:
+        print(emulator.url, flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
