@@ -76,12 +76,13 @@ async def aget_connection(conn_id: str) -> Any:
 
 
 @functools.cache
-def _failing_type(error_type: type[BaseException]) -> type[BaseException]:
-    return type(
+def _failing_type(error_type: type) -> type[BaseException]:
+    failing: type[BaseException] = type(
         error_type.__name__,
         (error_type, AirflowFailException),
         {"__module__": error_type.__module__, "__qualname__": error_type.__qualname__},
     )
+    return failing
 
 
 def fail_fast(error: BaseException) -> BaseException:
@@ -90,18 +91,20 @@ def fail_fast(error: BaseException) -> BaseException:
     The provider's pure modules raise plain typed errors; at the Airflow boundary permanent
     ones are re-typed so that Airflow fails the task at once instead of retrying it.
     """
-    if isinstance(error, AirflowFailException):
+    already_failing: bool = isinstance(error, AirflowFailException)
+    if already_failing:
         return error
-    failing = _failing_type(type(error))
-    clone = failing.__new__(failing, *error.args)
+    failing_type: Any = _failing_type
+    failing = failing_type(type(error))
+    clone: BaseException = failing.__new__(failing, *error.args)
     clone.args = error.args
     clone.__dict__.update(error.__dict__)
     return clone
 
 
 __all__ = [
-    "AIRFLOW_V_3_0_PLUS",
     "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_0_PLUS",
     "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",

@@ -53,7 +53,9 @@ def parse_date(name: str, value: Any) -> dt.date | None:
             except ValueError:
                 pass
         raise ConvosoInputError(f"{name} must be a date in YYYY-MM-DD format, got {_show(value)}")
-    raise ConvosoInputError(f"{name} must be a YYYY-MM-DD string, date or datetime, got {type(value).__name__} {_show(value)}")
+    raise ConvosoInputError(
+        f"{name} must be a YYYY-MM-DD string, date or datetime, got {type(value).__name__} {_show(value)}"
+    )
 
 
 def parse_date_range(date_start: Any, date_end: Any) -> tuple[dt.date | None, dt.date | None]:

@@ -144,7 +144,7 @@ def records_from_payload(payload: Any, params: Mapping[str, str] | None = None) 
             raise ConvosoResponseError(f"response object has no 'data': {snippet(json.dumps(payload)[:400])}")
     else:
         raise ConvosoResponseError(f"response is a JSON {type(payload).__name__}, not an object or a list")
-    if data is None or data == {} or data == []:
+    if data is None or data in ({}, []):
         return []
     if isinstance(data, Mapping):
         return _records_from_keyed(data)

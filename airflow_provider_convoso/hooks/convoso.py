@@ -318,11 +318,16 @@ class ConvosoHook(BaseHook):
         return True, f"Connected: the token can read agent performance ({len(rows)} agent rows today)."
 
 
-_FILTER_ARGS = ("date_start", "date_end", "campaign_ids", "list_ids", "queue_ids", "user_ids", "status_ids")
+REQUEST_ARGS = ("date_start", "date_end", "campaign_ids", "list_ids", "queue_ids", "user_ids", "status_ids")
+
+
+def request_params(**arguments: Any) -> dict[str, str]:
+    """Validated request parameters (see :func:`params.build_params`); bad input fails the task at once."""
+    try:
+        return build_params(**arguments)
+    except ConvosoInputError as error:
+        raise fail_fast(error) from None
 
 
 def _validated(arguments: Mapping[str, Any]) -> dict[str, str]:
-    try:
-        return build_params(**{name: arguments[name] for name in _FILTER_ARGS})
-    except ConvosoInputError as error:
-        raise fail_fast(error) from None
+    return request_params(**{name: arguments[name] for name in REQUEST_ARGS})

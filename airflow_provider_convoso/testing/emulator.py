@@ -12,6 +12,7 @@ Run it from the shell with ``python -m airflow_provider_convoso.testing.emulator
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import random
@@ -171,7 +172,8 @@ class ConvosoEmulator:
         fault_kinds, faults (a scripted list, ``None`` meaning a normal answer), retry_after,
         timeout_delay, slow_delay, data_after_requests, data_after_seconds."""
         with self._lock:
-            for name, value in knobs.items():
+            for name, given in knobs.items():
+                value = given
                 if not hasattr(self._knobs, name):
                     raise TypeError(f"unknown emulator knob {name!r}")
                 if name == "faults":
@@ -529,10 +531,8 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def finish(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             super().finish()
-        except OSError:
-            pass
 
 
 def _split(values: Iterable[str] | None) -> Sequence[str]:

@@ -1,0 +1,105 @@
+"""AgentPerformanceTrigger: polls the API from the triggerer until the data exists."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow_provider_convoso.compat import BaseTrigger, TriggerEvent
+from airflow_provider_convoso.exceptions import ConvosoPermanentError, ConvosoTransientError
+
+
+class AgentPerformanceTrigger(BaseTrigger):
+    """Poll agent performance with the hook's async path; yield one event, then stop.
+
+    The event is ``{"status": "success" | "error" | "timeout", "message": str, "rows": int}``;
+    an error event also carries ``error_type`` and, when known, ``error_code`` and
+    ``parameter``. The token is never serialised: the trigger reads it from the connection.
+
+    :param convoso_conn_id: the Convoso connection.
+    :param params: validated request parameters (``params.build_params``), no token.
+    :param min_rows: rows needed for success.
+    :param poke_interval: seconds between polls.
+    :param end_time: UNIX time after which the trigger gives up with a ``timeout`` event.
+    """
+
+    def __init__(
+        self,
+        *,
+        convoso_conn_id: str,
+        params: dict[str, str],
+        min_rows: int = 1,
+        poke_interval: float = 60.0,
+        end_time: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.convoso_conn_id = convoso_conn_id
+        self.params = dict(params)
+        self.min_rows = min_rows
+        self.poke_interval = poke_interval
+        self.end_time = end_time
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "convoso_conn_id": self.convoso_conn_id,
+                "params": dict(self.params),
+                "min_rows": self.min_rows,
+                "poke_interval": self.poke_interval,
+                "end_time": self.end_time,
+            },
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AgentPerformanceTrigger) and self.serialize() == other.serialize()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _hook(self) -> Any:
+        from airflow_provider_convoso.hooks.convoso import ConvosoHook
+
+        return ConvosoHook(convoso_conn_id=self.convoso_conn_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = self._hook()
+        try:
+            while True:
+                try:
+                    rows = len(await hook.afetch(self.params))
+                except ConvosoTransientError as error:
+                    self.log.warning("Convoso is not answering yet, will poll again: %s", error)
+                except ConvosoPermanentError as error:
+                    yield TriggerEvent(_error_event(error))
+                    return
+                except Exception as error:
+                    yield TriggerEvent(_error_event(error))
+                    return
+                else:
+                    if rows >= self.min_rows:
+                        yield TriggerEvent(
+                            {"status": "success", "message": f"{rows} agent rows available", "rows": rows}
+                        )
+                        return
+                    self.log.info("Convoso has %d agent rows, waiting for %d", rows, self.min_rows)
+                if self.end_time is not None and time.time() + self.poke_interval > self.end_time:
+                    yield TriggerEvent(
+                        {"status": "timeout", "message": "no agent performance data before the timeout", "rows": 0}
+                    )
+                    return
+                await asyncio.sleep(self.poke_interval)
+        finally:
+            await hook.aclose()
+
+
+def _error_event(error: BaseException) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "message": str(error),
+        "rows": 0,
+        "error_type": type(error).__name__,
+        "error_code": getattr(error, "error_code", None),
+        "parameter": getattr(error, "parameter", None),
+    }
