@@ -1,0 +1,22 @@
+# Two commands from a fresh machine: `make demo` and `make test`.
+.PHONY: demo test lint bench clean
+
+demo:  ## Run the daily example DAG end to end against the emulator (no account needed).
+	bash scripts/venv.sh .venv 3.3.2 requirements/dev.txt
+	.venv/bin/python -m pip install -q --no-deps -e .
+	.venv/bin/python scripts/demo.py
+
+test:  ## Lint, type-check, build the wheel, run the suite on Airflow 3.3 and 2.11.
+	bash scripts/test.sh
+
+lint:
+	bash scripts/venv.sh .venv 3.3.2 requirements/dev.txt
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+bench:  ## Benchmarks against their baselines; BENCH_ARGS="--json results.json" to save.
+	bash scripts/venv.sh .venv 3.3.2 requirements/dev.txt
+	.venv/bin/python -m pip install -q --no-deps -e .
+	.venv/bin/python -m benchmarks $(BENCH_ARGS)
+
+clean:
+	rm -rf .venv .venv-test-* .airflow-* dist build demo-output

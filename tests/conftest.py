@@ -1,0 +1,108 @@
+"""Shared fixtures: an Airflow home with a migrated SQLite DB, the emulator, connections, moto."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if not os.environ.get("AIRFLOW_HOME"):
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="convoso-airflow-home-")
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "example_dags"))
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+
+TOKEN = "tok-SENTINEL-5f3a9c2e7b1d"
+TODAY = dt.date(2026, 3, 3)
+FAST_RETRIES = {"retry_backoff": 0.001, "retry_max_wait": 0.05, "timeout": 2}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Migrate the metadata DB once per Airflow home (dag.test() needs it)."""
+    marker = Path(os.environ["AIRFLOW_HOME"]) / ".convoso-db-migrated"
+    if not marker.exists():
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=os.environ.copy(),
+        )
+        marker.write_text("ok")
+
+
+@pytest.fixture
+def emulator() -> Iterator[object]:
+    from airflow_provider_convoso.testing import ConvosoEmulator
+
+    with ConvosoEmulator(token=TOKEN, today=TODAY) as running:
+        yield running
+
+
+def _conn_json(emulator: object, **extra: object) -> str:
+    return emulator.connection_json(**{**FAST_RETRIES, **extra})  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def conn_json() -> object:
+    """``conn_json(emulator, **extra)``: connection JSON with fast retries for tests."""
+    return _conn_json
+
+
+@pytest.fixture
+def convoso_conn(emulator: object, monkeypatch: pytest.MonkeyPatch) -> object:
+    """``convoso_default`` pointing at the emulator, as an environment variable."""
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", _conn_json(emulator))
+    return emulator
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A real S3-compatible server (moto server mode) on loopback."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the moto server and an ``aws_moto`` connection to reach it."""
+    import uuid
+
+    import boto3
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_MOTO",
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"endpoint_url": moto_server, "region_name": "us-east-1"},
+            }
+        ),
+    )
+    bucket = f"convoso-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return bucket

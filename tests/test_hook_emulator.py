@@ -1,0 +1,222 @@
+"""The hook against the emulator over real loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_convoso.compat import AirflowFailException
+from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoInvalidFilterError, ConvosoTransientError
+from airflow_provider_convoso.hooks.convoso import ConvosoHook
+from airflow_provider_convoso.testing import FAULT_KINDS, ConvosoEmulator
+
+
+ENDPOINT = "/v1/agent-performance/search"
+
+
+@pytest.mark.parametrize("shape", ["list", "data", "keyed"])
+def test_every_shape_parses_to_identical_typed_records(convoso_conn: ConvosoEmulator, shape: str) -> None:
+    convoso_conn.configure(shape="list")
+    expected = ConvosoHook().get_agent_performance(date_start="2026-03-01", date_end="2026-03-03")
+    convoso_conn.configure(shape=shape)
+    got = ConvosoHook().get_agent_performance(date_start="2026-03-01", date_end="2026-03-03")
+    assert got == expected and len(got) == 12
+    assert all(isinstance(r["calls"], int) and isinstance(r["talk_sec_pt"], float) for r in got)
+    assert all(r["total_seconds"] > 24 * 3600 for r in got if r["total_time"].split(":")[0] > "24")
+
+
+@pytest.mark.parametrize(
+    ("shape", "empty"),
+    [("list", "list"), ("data", "list"), ("data", "object"), ("data", "null"), ("keyed", "object"), ("keyed", "null")],
+)
+def test_empty_answers_in_every_shape(convoso_conn: ConvosoEmulator, shape: str, empty: str) -> None:
+    convoso_conn.configure(shape=shape, empty_data=empty)
+    assert ConvosoHook().get_agent_performance(date_start="2027-01-01") == []
+
+
+def test_date_range_cases_follow_the_contract(convoso_conn: ConvosoEmulator) -> None:
+    hook = ConvosoHook()
+    today = hook.get_agent_performance()
+    assert today == hook.get_agent_performance(date_start=convoso_conn.today, date_end=convoso_conn.today)
+    since = hook.get_agent_performance(date_start="2026-03-01")
+    assert since == hook.get_agent_performance(date_start="2026-03-01", date_end=convoso_conn.today)
+    until = hook.get_agent_performance(date_end="2026-03-01")
+    assert until == hook.get_agent_performance(date_start=convoso_conn.history_start, date_end="2026-03-01")
+    assert [r.params for r in convoso_conn.requests[:3]] == [
+        {},
+        {"date_start": "2026-03-03", "date_end": "2026-03-03"},
+        {"date_start": "2026-03-01"},
+    ]
+
+
+def test_filters_select_agents(convoso_conn: ConvosoEmulator) -> None:
+    hook = ConvosoHook()
+    agent = convoso_conn.agents[0]
+    campaign = sorted(agent.campaigns)[0]
+    by_campaign = hook.get_agent_performance(date_start="2026-03-01", campaign_ids=campaign)
+    assert agent.user_id in {r["user_id"] for r in by_campaign}
+    assert {r["user_id"] for r in by_campaign} == {a.user_id for a in convoso_conn.agents if campaign in a.campaigns}
+    status = sorted(agent.statuses)[0]
+    assert (
+        hook.get_agent_performance(date_start="2026-03-01", status_ids=[status], user_ids=[int(agent.user_id)])[0][
+            "user_id"
+        ]
+        == agent.user_id
+    )
+
+
+@pytest.mark.parametrize(
+    ("param", "code"),
+    [("campaign_ids", 6026), ("queue_ids", 6041), ("list_ids", 6042), ("user_ids", 6006), ("status_ids", 6050)],
+)
+@pytest.mark.parametrize("error_shape", ["contract", "code_text"])
+def test_invalid_filters_fail_on_first_attempt(
+    convoso_conn: ConvosoEmulator, param: str, code: int, error_shape: str
+) -> None:
+    convoso_conn.configure(error_shape=error_shape)
+    with pytest.raises(ConvosoInvalidFilterError) as caught:
+        ConvosoHook().get_agent_performance(**{param: "999999"})
+    error = caught.value
+    assert (error.error_code, error.parameter) == (code, param)
+    assert f"{param}='999999'" in str(error)
+    assert isinstance(error, AirflowFailException)
+    assert len(convoso_conn.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("error_shape", "status"), [("contract", 200), ("code_text", 200), ("contract", 401), ("contract", 403)]
+)
+def test_bad_token_fails_on_first_attempt(
+    conn_json: Any, emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, error_shape: str, status: int
+) -> None:
+    emulator.configure(error_shape=error_shape, auth_status=status)
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator).replace(emulator.token, "wrong-token"))
+    with pytest.raises(ConvosoAuthError):
+        ConvosoHook().get_agent_performance()
+    assert len(emulator.requests) == 1
+
+
+@pytest.mark.parametrize("fault", [f for f in FAULT_KINDS if f != "slow"])
+def test_each_transient_fault_heals_under_retries(
+    conn_json: Any, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, timeout=0.3))
+    convoso_conn.configure(faults=[fault, fault], retry_after="0", timeout_delay=1.0)
+    rows = ConvosoHook().get_agent_performance(date_start="2026-03-02")
+    assert len(rows) == 12
+    assert [r.fault for r in convoso_conn.requests] == [fault, fault, None]
+
+
+def test_faults_outlasting_retries_raise_transient_error(convoso_conn: ConvosoEmulator) -> None:
+    convoso_conn.configure(faults=["503"] * 3, retry_after="0")
+    with pytest.raises(ConvosoTransientError, match="after 3 attempts"):
+        ConvosoHook(max_retries=2).get_agent_performance()
+    assert len(convoso_conn.requests) == 3
+
+
+def test_slow_answers_within_timeout_succeed(convoso_conn: ConvosoEmulator) -> None:
+    convoso_conn.configure(faults=["slow"], slow_delay=0.05)
+    assert len(ConvosoHook().get_agent_performance()) == 12
+    assert len(convoso_conn.requests) == 1
+
+
+@pytest.mark.parametrize("request_format", ["json", "form"])
+def test_token_travels_in_the_body_never_the_url(
+    conn_json: Any, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, request_format: str
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, request_format=request_format))
+    ConvosoHook().get_agent_performance(user_ids="10001,10002")
+    [record] = convoso_conn.requests
+    assert record.token_in_body and not record.token_in_query
+    assert record.params == {"user_ids": "10001,10002"}
+    assert (
+        record.content_type == {"json": "application/json", "form": "application/x-www-form-urlencoded"}[request_format]
+    )
+    assert record.user_agent.startswith("airflow-provider-convoso/")
+
+
+def test_emulator_accepts_query_string_requests_and_rejects_bad_dates(emulator: ConvosoEmulator) -> None:
+    url = emulator.url + ENDPOINT
+    assert len(httpx.get(url, params={"auth_token": emulator.token, "date_start": "2026-03-01"}).json()) == 12
+    assert emulator.requests[-1].token_in_query
+    bad = httpx.post(url, json={"auth_token": emulator.token, "date_start": "2026-3-1"}).json()
+    assert bad == {"success": False, "error": "Invalid date format. Use YYYY-MM-DD"}
+    assert httpx.post(emulator.url + "/v1/other", json={}).status_code == 404
+
+
+def test_one_pooled_connection_is_reused(convoso_conn: ConvosoEmulator) -> None:
+    hook = ConvosoHook()
+    for _ in range(3):
+        hook.get_agent_performance()
+    assert hook.client is hook.client
+    assert len(convoso_conn.requests) == 3
+
+
+def test_data_appears_after_n_requests(convoso_conn: ConvosoEmulator) -> None:
+    convoso_conn.configure(data_after_requests=2)
+    hook = ConvosoHook()
+    assert [len(hook.get_agent_performance()) for _ in range(3)] == [0, 0, 12]
+
+
+def test_async_twin_matches_sync(convoso_conn: ConvosoEmulator) -> None:
+    async def run() -> list[dict]:
+        hook = ConvosoHook()
+        try:
+            return await hook.aget_agent_performance(date_start="2026-03-01", campaign_ids="111")
+        finally:
+            await hook.aclose()
+
+    convoso_conn.configure(faults=["reset", "502"], retry_after="0")
+    assert asyncio.run(run()) == ConvosoHook().get_agent_performance(date_start="2026-03-01", campaign_ids="111")
+
+
+def test_test_connection_against_emulator(
+    conn_json: Any, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ConvosoHook().test_connection()[0] is True
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn).replace(convoso_conn.token, "nope"))
+    ok, message = ConvosoHook().test_connection()
+    assert not ok and "ConvosoAuthError" in message
+
+
+def test_emulator_cli_serves_on_loopback() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_convoso.testing.emulator",
+            "--port",
+            "0",
+            "--token",
+            "cli",
+            "--today",
+            "2026-03-03",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert len(httpx.post(url + ENDPOINT, data={"auth_token": "cli"}).json()) == 12
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+
+
+def test_emulator_data_is_deterministic_per_seed() -> None:
+    with (
+        ConvosoEmulator(seed=3, today=dt.date(2026, 3, 3)) as a,
+        ConvosoEmulator(seed=3, today=dt.date(2026, 3, 3)) as b,
+    ):
+        params = {"date_start": "2026-02-01"}
+        assert a.records(params) == b.records(params)
+    with ConvosoEmulator(seed=4, today=dt.date(2026, 3, 3)) as c:
+        assert c.records(params) != a.records(params)
