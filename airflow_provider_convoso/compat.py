@@ -40,11 +40,28 @@ if TYPE_CHECKING:
 
 
 def object_storage_path(path: str, conn_id: str | None) -> ObjectStoragePath:
-    """``ObjectStoragePath`` for ``path``, imported on first use (it loads fsspec backends)."""
+    """``ObjectStoragePath`` for ``path``, imported on first use (it loads fsspec backends).
+
+    A scheme that no Airflow provider registers but fsspec knows (``memory://``, say) is
+    attached as a plain fsspec filesystem when no connection is given.
+    """
+    from urllib.parse import urlsplit
+
     if AIRFLOW_V_3_0_PLUS:
         from airflow.sdk import ObjectStoragePath as _Path
+        from airflow.sdk.io.fs import has_fs
+        from airflow.sdk.io.store import attach
     else:
+        from airflow.io import has_fs  # type: ignore[no-redef]
         from airflow.io.path import ObjectStoragePath as _Path  # type: ignore[no-redef]
+        from airflow.io.store import attach  # type: ignore[no-redef]
+
+    scheme = urlsplit(path).scheme
+    if scheme and conn_id is None and not has_fs(scheme):
+        import fsspec
+
+        if scheme in fsspec.available_protocols():
+            attach(protocol=scheme, fs=fsspec.filesystem(scheme))
     return _Path(path, conn_id=conn_id)
 
 

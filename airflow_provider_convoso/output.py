@@ -128,6 +128,17 @@ def serialize(records: Sequence[dict[str, Any]], fmt: str, *, split_by_day: bool
     raise ConvosoInputError(f"output_format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
+def storage_uri(output_path: str) -> str:
+    """The URI of an output path as given: scheme-less local paths become ``file://`` URIs.
+
+    (``str(ObjectStoragePath)`` embeds the connection id, which is not part of the address.)
+    """
+    text = str(output_path).strip()
+    if "://" in text:
+        return text
+    return "file://" + os.path.abspath(text)
+
+
 def write_atomically(path: ObjectStoragePath, data: bytes) -> None:
     """Write ``data`` so that ``path`` holds the previous object, or none, until it is complete."""
     if path.protocol in _LOCAL_PROTOCOLS:

@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if not os.environ.get("AIRFLOW_HOME"):
     os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="convoso-airflow-home-")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "example_dags"))
+DAGS_FOLDER = Path(os.environ["AIRFLOW_HOME"]) / "dags"
+DAGS_FOLDER.mkdir(parents=True, exist_ok=True)
+# dag.test() on Airflow 3.3 syncs the DAG from its bundle, so test DAGs live in this folder.
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 
 TOKEN = "tok-SENTINEL-5f3a9c2e7b1d"
@@ -106,3 +109,33 @@ def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     bucket = f"convoso-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1").create_bucket(Bucket=bucket)
     return bucket
+
+
+@pytest.fixture
+def run_dag() -> object:
+    """``run_dag(source, dag_id, logical_date)``: write a DAG file, load it, ``dag.test()`` it.
+
+    Returns ``(dag_run, xcom)`` where ``xcom(task_id)`` pulls that task's return value.
+    """
+    import importlib.util
+
+    import pendulum
+
+    def run(source: str, dag_id: str, logical_date: str = "2026-03-03") -> tuple[object, object]:
+        path = DAGS_FOLDER / f"{dag_id}.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(f"test_dag_{dag_id}", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        dag = module.dag
+        dag_run = dag.test(logical_date=pendulum.parse(logical_date))
+
+        def xcom(task_id: str, map_indexes: object = None) -> object:
+            ti = next(t for t in dag_run.get_task_instances() if t.task_id == task_id)
+            kwargs = {} if map_indexes is None else {"map_indexes": map_indexes}
+            return ti.xcom_pull(task_ids=task_id, **kwargs)
+
+        return dag_run, xcom
+
+    return run

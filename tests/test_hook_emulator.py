@@ -16,7 +16,6 @@ from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoInvalid
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.testing import FAULT_KINDS, ConvosoEmulator
 
-
 ENDPOINT = "/v1/agent-performance/search"
 
 

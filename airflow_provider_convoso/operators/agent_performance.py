@@ -6,16 +6,13 @@ import datetime as dt
 import json
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_provider_convoso.compat import BaseOperator, asset, fail_fast, is_asset_alias, object_storage_path
 from airflow_provider_convoso.exceptions import ConvosoInputError
 from airflow_provider_convoso.hooks.convoso import REQUEST_ARGS, ConvosoHook, request_params
-from airflow_provider_convoso.output import resolve_format, serialize, write_atomically
+from airflow_provider_convoso.output import resolve_format, serialize, storage_uri, write_atomically
 from airflow_provider_convoso.params import iter_days
-
-if TYPE_CHECKING:
-    from airflow.sdk import ObjectStoragePath
 
 DEFAULT_MAX_XCOM_BYTES = 1024 * 1024
 _PROGRESS_EVERY_S = 5.0
@@ -116,11 +113,11 @@ class AgentPerformanceOperator(BaseOperator):
         data = self._checked(serialize, records, fmt, split_by_day=self.split_by_day)
         path = object_storage_path(str(self.output_path), self.output_conn_id or None)
         write_atomically(path, data)
-        self._written = str(path)
-        self.log.info("Wrote %d agent rows (%d bytes, %s) to %s", len(records), len(data), fmt, path)
-        self._add_asset_events(context, path)
+        self._written = uri = storage_uri(str(self.output_path))
+        self.log.info("Wrote %d agent rows (%d bytes, %s) to %s", len(records), len(data), fmt, uri)
+        self._add_asset_events(context, uri)
         return {
-            "path": str(path),
+            "path": uri,
             "format": fmt,
             "rows": len(records),
             "bytes": len(data),
@@ -191,14 +188,14 @@ class AgentPerformanceOperator(BaseOperator):
             )
         return records
 
-    def _add_asset_events(self, context: Any, path: ObjectStoragePath) -> None:
+    def _add_asset_events(self, context: Any, uri: str) -> None:
         """Airflow 3: attach the written path to every ``AssetAlias`` in ``outlets``."""
         aliases = [outlet for outlet in (self.outlets or []) if is_asset_alias(outlet)]
         if not aliases:
             return
         events = context["outlet_events"]
         for alias in aliases:
-            events[alias].add(asset(str(path)))
+            events[alias].add(asset(uri))
 
     # -- lineage -----------------------------------------------------------------------
 

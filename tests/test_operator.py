@@ -1,0 +1,281 @@
+"""AgentPerformanceOperator against the emulator: outputs, formats, storage, split_by_day, DAG runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS, AirflowFailException, object_storage_path
+from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoTransientError
+from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
+from airflow_provider_convoso.records import DOCUMENTED_FIELDS
+
+
+def _op(**kwargs: Any) -> AgentPerformanceOperator:
+    kwargs.setdefault("task_id", "pull")
+    return AgentPerformanceOperator(**kwargs)
+
+
+def _read(fmt: str, data: bytes) -> list[dict[str, Any]]:
+    if fmt == "jsonl":
+        return [json.loads(line) for line in data.decode().splitlines()]
+    if fmt == "json":
+        return json.loads(data)
+    if fmt == "csv":
+        return list(csv.DictReader(io.StringIO(data.decode())))
+    import pyarrow.parquet as pq
+
+    return pq.read_table(io.BytesIO(data)).to_pylist()
+
+
+def test_xcom_mode_returns_typed_records(convoso_conn: Any) -> None:
+    rows = _op(date_start="2026-03-01", date_end="2026-03-03").execute({})
+    assert len(rows) == 12 and isinstance(rows[0]["calls"], int) and "talk_seconds" in rows[0]
+    raw = _op(date_start="2026-03-01", normalize=False).execute({})
+    assert "talk_seconds" not in raw[0]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "fmt"),
+    [
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "json"),
+        (".csv", "csv"),
+        (".parquet", "parquet"),
+        ("", "jsonl"),
+    ],
+)
+def test_each_format_round_trips_on_file(convoso_conn: Any, tmp_path: Path, suffix: str, fmt: str) -> None:
+    target = tmp_path / "out" / f"agents{suffix}"
+    expected = _op(date_start="2026-03-01", date_end="2026-03-03").execute({})
+    meta = _op(date_start="2026-03-01", date_end="2026-03-03", output_path=f"file://{target}").execute({})
+    data = target.read_bytes()
+    assert meta == {
+        "path": f"file://{target}",
+        "format": fmt,
+        "rows": 12,
+        "bytes": len(data),
+        "date_start": "2026-03-01",
+        "date_end": "2026-03-03",
+    }
+    back = _read(fmt, data)
+    assert [r["user_id"] for r in back] == [r["user_id"] for r in expected]
+    if fmt == "csv":
+        header = data.decode().splitlines()[0].split(",")
+        assert header[: len(DOCUMENTED_FIELDS)] == list(DOCUMENTED_FIELDS)
+        assert back[0]["talk_seconds"] == str(expected[0]["talk_seconds"])
+    else:
+        assert back == expected
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary file left
+
+
+def test_parquet_columns_are_typed(convoso_conn: Any, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target = tmp_path / "a.parquet"
+    _op(date_start="2026-02-01", date_end="2026-02-03", output_path=str(target), split_by_day=True).execute({})
+    schema = pq.read_schema(target)
+    assert schema.field("date").type == pa.date32()
+    assert schema.field("calls").type == pa.int64()
+    assert schema.field("talk_sec_pt").type == pa.float64()
+    assert schema.field("talk_seconds").type == pa.int64()
+    assert schema.field("talk_sec").type == pa.string()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "parquet"])
+def test_empty_result_writes_a_valid_empty_file(convoso_conn: Any, tmp_path: Path, fmt: str) -> None:
+    target = tmp_path / f"empty.{fmt}"
+    meta = _op(date_start="2027-01-01", output_path=str(target)).execute({})
+    assert meta["rows"] == 0
+    data = target.read_bytes()
+    assert _read(fmt, data) == []
+    if fmt == "csv":
+        assert data.decode().splitlines()[0].startswith("user_id,name,calls")
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        assert "talk_seconds" in pq.read_schema(target).names
+
+
+def test_memory_storage(convoso_conn: Any) -> None:
+    meta = _op(date_start="2026-03-02", output_path="memory://convoso-test/day.jsonl").execute({})
+    data = object_storage_path("memory://convoso-test/day.jsonl", None).read_bytes()
+    assert meta["rows"] == 12 and meta["bytes"] == len(data) == len(data.decode().encode())
+    assert len(_read("jsonl", data)) == 12
+
+
+def test_s3_storage_on_moto_server(convoso_conn: Any, s3_bucket: str, moto_server: str) -> None:
+    import boto3
+
+    uri = f"s3://{s3_bucket}/convoso/dt=2026-03-02/agents.csv"
+    meta = _op(date_start="2026-03-02", output_path=uri, output_conn_id="aws_moto").execute({})
+    body = (
+        boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+        .get_object(Bucket=s3_bucket, Key="convoso/dt=2026-03-02/agents.csv")["Body"]
+        .read()
+    )
+    assert meta["path"] == uri and meta["bytes"] == len(body)
+    assert len(_read("csv", body)) == 12
+    # A rerun overwrites the same key with the same bytes (idempotent).
+    _op(date_start="2026-03-02", output_path=uri, output_conn_id="aws_moto").execute({})
+    keys = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1").list_objects_v2(Bucket=s3_bucket)[
+        "Contents"
+    ]
+    assert [k["Key"] for k in keys] == ["convoso/dt=2026-03-02/agents.csv"]
+
+
+def test_xcom_size_guard(convoso_conn: Any) -> None:
+    with pytest.raises(
+        ConvosoInputError, match=r"bytes \(12 rows\), over max_xcom_bytes=1000: set output_path"
+    ) as caught:
+        _op(date_start="2026-03-01", max_xcom_bytes=1000).execute({})
+    assert isinstance(caught.value, AirflowFailException)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"output_format": "xml", "output_path": "/tmp/x"}, "output_format must be one of"),
+        ({"split_by_day": True, "date_start": "2026-03-01"}, "split_by_day=True needs both"),
+        ({"campaign_ids": "1;2"}, "campaign_ids element"),
+        ({"date_start": "yesterday"}, "date_start must be a date"),
+    ],
+)
+def test_bad_input_fails_before_any_request(convoso_conn: Any, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as caught:
+        _op(**kwargs).execute({})
+    assert isinstance(caught.value, AirflowFailException)
+    assert convoso_conn.requests == []
+
+
+def test_max_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_concurrency must be a positive integer, got 0"):
+        _op(max_concurrency=0)
+
+
+def test_split_by_day_bounds_concurrency_and_orders_output(convoso_conn: Any, tmp_path: Path) -> None:
+    convoso_conn.configure(latency=0.05)
+    target = tmp_path / "month.jsonl"
+    meta = _op(
+        date_start="2026-01-01", date_end="2026-01-31", split_by_day=True, max_concurrency=4, output_path=str(target)
+    ).execute({})
+    rows = _read("jsonl", target.read_bytes())
+    assert meta["rows"] == len(rows) > 31 * 9
+    assert convoso_conn.max_in_flight == 4
+    assert sorted(r.params["date_start"] for r in convoso_conn.requests) == [f"2026-01-{d:02d}" for d in range(1, 32)]
+    assert all(r.params["date_start"] == r.params["date_end"] for r in convoso_conn.requests)
+    keys = [(r["date"], r["user_id"]) for r in rows]
+    assert keys == sorted(keys) and list(rows[0])[0] == "date"
+    # Each day's rows are what a single-day request returns.
+    day = _op(date_start="2026-01-07", date_end="2026-01-07").execute({})
+    assert [{k: v for k, v in r.items() if k != "date"} for r in rows if r["date"] == "2026-01-07"] == sorted(
+        day, key=lambda r: r["user_id"]
+    )
+
+
+def test_failure_mid_run_keeps_the_previous_object(
+    convoso_conn: Any, monkeypatch: pytest.MonkeyPatch, conn_json: Any, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, max_retries=1))
+    target = tmp_path / "month.csv"
+    target.write_text("previous complete object\n")
+    convoso_conn.configure(faults=[None] * 5 + ["503", "503"], retry_after="0")
+    with pytest.raises(ConvosoTransientError):
+        _op(
+            date_start="2026-01-01",
+            date_end="2026-01-31",
+            split_by_day=True,
+            max_concurrency=1,
+            output_path=str(target),
+        ).execute({})
+    assert target.read_text() == "previous complete object\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["month.csv"]
+    fresh = tmp_path / "fresh.csv"
+    convoso_conn.configure(faults=["503", "503"])
+    with pytest.raises(ConvosoTransientError):
+        _op(date_start="2026-01-01", output_path=str(fresh)).execute({})
+    assert not fresh.exists()
+
+
+def test_template_fields_cover_dates_filters_outputs_and_conn() -> None:
+    fields = set(AgentPerformanceOperator.template_fields)
+    assert fields == {
+        "convoso_conn_id",
+        "date_start",
+        "date_end",
+        "campaign_ids",
+        "list_ids",
+        "queue_ids",
+        "user_ids",
+        "status_ids",
+        "output_path",
+        "output_conn_id",
+        "output_format",
+    }
+    assert AgentPerformanceOperator.template_fields_renderers and AgentPerformanceOperator.ui_color
+
+
+def test_openlineage_reports_the_output_dataset(convoso_conn: Any, tmp_path: Path) -> None:
+    op = _op(date_start="2026-03-02", output_path=f"file://{tmp_path}/x.jsonl")
+    assert op.get_openlineage_facets_on_complete(None) is None  # nothing written yet
+    op.execute({})
+    lineage = op.get_openlineage_facets_on_complete(None)
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [("file", f"{tmp_path}/x.jsonl")]
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [("convoso", "agent-performance")]
+
+
+DAG_SOURCE = """
+import pendulum
+from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS
+if AIRFLOW_V_3_0_PLUS:
+    from airflow.sdk import DAG, AssetAlias
+    outlets = [AssetAlias("convoso-agent-performance")]
+else:
+    from airflow import DAG
+    outlets = []
+from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
+
+with DAG("{dag_id}", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
+    AgentPerformanceOperator(
+        task_id="pull",
+        date_start="{{{{ macros.ds_add(ds, -1) }}}}",
+        date_end="{{{{ macros.ds_add(ds, -1) }}}}",
+        campaign_ids="{{{{ params.campaigns }}}}",
+        output_path="file://{out}/dt={{{{ ds }}}}/agents.csv",
+        params={{"campaigns": [111, 222]}},
+        outlets=outlets,
+    )
+    AgentPerformanceOperator.partial(task_id="mapped", date_start="{{{{ ds }}}}").expand(campaign_ids=[111, [222, 333], "444"])
+"""
+
+
+@pytest.mark.airflow_dag
+def test_whole_dag_templating_and_mapping(convoso_conn: Any, run_dag: Any, tmp_path: Path) -> None:
+    dag_run, xcom = run_dag(DAG_SOURCE.format(dag_id="op_templating", out=tmp_path), "op_templating")
+    assert str(dag_run.state) in ("success", "DagRunState.SUCCESS")
+    meta = xcom("pull")
+    assert meta["path"] == f"file://{tmp_path}/dt=2026-03-03/agents.csv"
+    assert (meta["date_start"], meta["date_end"]) == ("2026-03-02", "2026-03-02")
+    assert (tmp_path / "dt=2026-03-03" / "agents.csv").exists()
+    pull_request = next(r for r in convoso_conn.requests if r.params.get("date_end") == "2026-03-02")
+    assert pull_request.params["campaign_ids"] == "111,222"
+    mapped = sorted(
+        r.params["campaign_ids"] for r in convoso_conn.requests if r.params.get("date_start") == "2026-03-03"
+    )
+    assert mapped == ["111", "222,333", "444"]
+    rows = xcom("mapped", map_indexes=[0, 1, 2])
+    assert len(rows) == 3 and all(isinstance(r, list) for r in rows)
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.models.asset import AssetEvent
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            uris = [e.asset.uri for e in session.query(AssetEvent).all()]
+        assert f"file://{tmp_path}/dt=2026-03-03/agents.csv" in uris
