@@ -92,6 +92,13 @@ async def aget_connection(conn_id: str) -> Any:
     return await asyncio.to_thread(BaseHook.get_connection, conn_id)
 
 
+def dag_test(dag: Any, logical_date: Any) -> Any:
+    """``dag.test()`` for one logical date: the keyword is ``execution_date`` on 2.11."""
+    if AIRFLOW_V_3_0_PLUS:
+        return dag.test(logical_date=logical_date)
+    return dag.test(execution_date=logical_date)
+
+
 @functools.cache
 def _failing_type(error_type: type) -> type[BaseException]:
     failing: type[BaseException] = type(
@@ -134,6 +141,7 @@ __all__ = [
     "aget_connection",
     "asset",
     "conf",
+    "dag_test",
     "fail_fast",
     "is_asset_alias",
     "mask_secret",

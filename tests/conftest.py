@@ -129,7 +129,9 @@ def run_dag() -> object:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         dag = module.dag
-        dag_run = dag.test(logical_date=pendulum.parse(logical_date))
+        from airflow_provider_convoso.compat import dag_test
+
+        dag_run = dag_test(dag, pendulum.parse(logical_date))
 
         def xcom(task_id: str, map_indexes: object = None) -> object:
             ti = next(t for t in dag_run.get_task_instances() if t.task_id == task_id)
