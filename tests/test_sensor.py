@@ -1,0 +1,216 @@
+"""AgentPerformanceSensor and AgentPerformanceTrigger against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_convoso.compat import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoInvalidFilterError, ConvosoTransientError
+from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
+from airflow_provider_convoso.triggers.agent_performance import AgentPerformanceTrigger
+
+try:
+    from airflow.sdk.exceptions import TaskDeferred
+except ImportError:
+    from airflow.exceptions import TaskDeferred
+
+
+def _sensor(**kwargs: Any) -> AgentPerformanceSensor:
+    kwargs.setdefault("task_id", "wait")
+    kwargs.setdefault("date_start", "2026-03-02")
+    return AgentPerformanceSensor(**kwargs)
+
+
+async def _events(trigger: AgentPerformanceTrigger) -> list[dict[str, Any]]:
+    return [event.payload async for event in trigger.run()]
+
+
+def test_poke_true_with_row_count(convoso_conn: Any) -> None:
+    result = _sensor(min_rows=5).poke({})
+    assert result.is_done is True
+    assert result.xcom_value == 12
+
+
+def test_poke_false_when_too_few_rows(convoso_conn: Any) -> None:
+    assert _sensor(min_rows=13).poke({}).is_done is False
+    convoso_conn.configure(data_after_requests=1)
+    assert _sensor().poke({}).is_done is False
+
+
+def test_poke_transient_error_is_not_yet(convoso_conn: Any, monkeypatch: pytest.MonkeyPatch, conn_json: Any) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, max_retries=1))
+    convoso_conn.configure(faults=["502", "502"], retry_after="0")
+    assert _sensor().poke({}).is_done is False
+    assert _sensor().poke({}).is_done is True
+
+
+@pytest.mark.parametrize("error_shape", ["contract", "code_text"])
+def test_poke_permanent_error_fails_at_once(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, conn_json: Any, error_shape: str
+) -> None:
+    emulator.configure(error_shape=error_shape)
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator).replace(emulator.token, "bad"))
+    with pytest.raises(ConvosoAuthError) as caught:
+        _sensor().poke({})
+    assert isinstance(caught.value, AirflowFailException)
+    assert len(emulator.requests) == 1
+
+
+def test_poke_bad_input_fails_before_network(convoso_conn: Any) -> None:
+    with pytest.raises(ValueError, match="queue_ids"):
+        _sensor(queue_ids="1 2").poke({})
+    assert convoso_conn.requests == []
+
+
+def test_deferrable_returns_at_once_when_data_is_there(convoso_conn: Any) -> None:
+    assert _sensor(deferrable=True).execute({}) == 12
+
+
+def test_deferrable_defers_with_trigger_and_timeout(convoso_conn: Any) -> None:
+    convoso_conn.configure(data_after_requests=1)
+    sensor = _sensor(deferrable=True, timeout=600, poke_interval=7, campaign_ids=[111, 222], min_rows=3)
+    before = time.time()
+    with pytest.raises(TaskDeferred) as caught:
+        sensor.execute({})
+    deferred = caught.value
+    assert deferred.method_name == "execute_complete"
+    assert deferred.timeout == dt.timedelta(seconds=600)
+    trigger = deferred.trigger
+    assert isinstance(trigger, AgentPerformanceTrigger)
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_convoso.triggers.agent_performance.AgentPerformanceTrigger"
+    assert kwargs["params"] == {"date_start": "2026-03-02", "campaign_ids": "111,222"}
+    assert (kwargs["min_rows"], kwargs["poke_interval"], kwargs["convoso_conn_id"]) == (3, 7.0, "convoso_default")
+    assert before + 600 <= kwargs["end_time"] <= time.time() + 600
+
+
+def test_trigger_serialize_round_trips_json_safe_without_token(convoso_conn: Any) -> None:
+    import json
+
+    trigger = AgentPerformanceTrigger(
+        convoso_conn_id="c", params={"user_ids": "1,2"}, min_rows=2, poke_interval=1.5, end_time=123.0
+    )
+    classpath, kwargs = trigger.serialize()
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    module, name = classpath.rsplit(".", 1)
+    rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
+    assert rebuilt == trigger
+    assert rebuilt.serialize() == (classpath, kwargs)
+    assert convoso_conn.token not in json.dumps(kwargs)
+
+
+def test_execute_complete_branches() -> None:
+    sensor = _sensor()
+    assert sensor.execute_complete({}, {"status": "success", "message": "12 rows", "rows": 12}) == 12
+    with pytest.raises(AirflowSensorTimeout):
+        sensor.execute_complete({}, {"status": "timeout", "message": "late", "rows": 0})
+    with pytest.raises(AirflowSkipException):
+        _sensor(soft_fail=True).execute_complete({}, {"status": "timeout", "message": "late", "rows": 0})
+    event = {
+        "status": "error",
+        "message": "Convoso rejected campaign_ids='9'",
+        "rows": 0,
+        "error_type": "ConvosoInvalidFilterError",
+        "error_code": 6026,
+        "parameter": "campaign_ids",
+    }
+    with pytest.raises(ConvosoInvalidFilterError, match="campaign_ids='9'") as caught:
+        sensor.execute_complete({}, event)
+    assert isinstance(caught.value, AirflowFailException)
+    assert (caught.value.error_code, caught.value.parameter) == (6026, "campaign_ids")
+    with pytest.raises(ConvosoTransientError) as transient:
+        sensor.execute_complete({}, {**event, "error_type": "ConvosoTransientError"})
+    assert not isinstance(transient.value, AirflowFailException)
+
+
+def test_trigger_succeeds_when_data_appears_after_n_requests(convoso_conn: Any) -> None:
+    convoso_conn.configure(data_after_requests=3)
+    trigger = AgentPerformanceTrigger(
+        convoso_conn_id="convoso_default", params={"date_start": "2026-03-02"}, poke_interval=0.01
+    )
+    assert asyncio.run(_events(trigger)) == [{"status": "success", "message": "12 agent rows available", "rows": 12}]
+    assert len(convoso_conn.requests) == 4
+
+
+def test_trigger_keeps_polling_through_transient_faults(
+    convoso_conn: Any, monkeypatch: pytest.MonkeyPatch, conn_json: Any
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, max_retries=0))
+    convoso_conn.configure(faults=["503", "reset", "truncated"], retry_after="0")
+    trigger = AgentPerformanceTrigger(convoso_conn_id="convoso_default", params={}, poke_interval=0.01)
+    [event] = asyncio.run(_events(trigger))
+    assert event["status"] == "success"
+    assert [r.fault for r in convoso_conn.requests] == ["503", "reset", "truncated", None]
+
+
+def test_trigger_stops_on_a_permanent_error_mid_polling(convoso_conn: Any) -> None:
+    convoso_conn.configure(data_after_requests=10)
+    trigger = AgentPerformanceTrigger(convoso_conn_id="convoso_default", params={}, poke_interval=0.01)
+
+    async def run() -> list[dict[str, Any]]:
+        events = []
+        async for event in trigger.run():
+            events.append(event.payload)
+        return events
+
+    async def revoke_after_two_polls() -> list[dict[str, Any]]:
+        task = asyncio.create_task(run())
+        while len(convoso_conn.requests) < 2:
+            await asyncio.sleep(0.005)
+        convoso_conn.token = "rotated"  # the account revokes the token mid-wait
+        return await task
+
+    [event] = asyncio.run(revoke_after_two_polls())
+    assert event["status"] == "error"
+    assert event["error_type"] == "ConvosoAuthError"
+    assert "rotated" not in event["message"]
+    polls = len(convoso_conn.requests)
+    assert polls >= 3
+    assert convoso_conn.requests[-1].status == 200
+
+
+def test_trigger_times_out(convoso_conn: Any) -> None:
+    convoso_conn.configure(data_after_requests=100)
+    trigger = AgentPerformanceTrigger(
+        convoso_conn_id="convoso_default", params={}, poke_interval=0.01, end_time=time.time() + 0.1
+    )
+    [event] = asyncio.run(_events(trigger))
+    assert event == {"status": "timeout", "message": "no agent performance data before the timeout", "rows": 0}
+
+
+SENSOR_DAG = """
+import pendulum
+from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS
+if AIRFLOW_V_3_0_PLUS:
+    from airflow.sdk import DAG
+else:
+    from airflow import DAG
+from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
+from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
+
+with DAG("{dag_id}", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
+    wait = AgentPerformanceSensor(task_id="wait", date_start="{{{{ ds }}}}", date_end="{{{{ ds }}}}", deferrable=True, poke_interval=0.05, timeout=60)
+    pull = AgentPerformanceOperator(task_id="pull", date_start="{{{{ ds }}}}", date_end="{{{{ ds }}}}", output_path="{out}/{{{{ ds }}}}.jsonl")
+    wait >> pull
+"""
+
+
+@pytest.mark.airflow_dag
+def test_whole_dag_deferring_sensor_then_operator(convoso_conn: Any, run_dag: Any, tmp_path: Path) -> None:
+    convoso_conn.configure(data_after_requests=3)
+    dag_run, xcom = run_dag(
+        SENSOR_DAG.format(dag_id="sensor_then_pull", out=tmp_path), "sensor_then_pull", "2026-03-02"
+    )
+    assert "success" in str(dag_run.state).lower()
+    assert xcom("wait") == 12
+    assert xcom("pull")["rows"] == 12
+    assert (tmp_path / "2026-03-02.jsonl").read_text().count("\n") == 12
+    # one poke on the worker, then the trigger polled until the data appeared, then the pull
+    assert [r.rows for r in convoso_conn.requests] == [0, 0, 0, 12, 12]
