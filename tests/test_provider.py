@@ -1,0 +1,111 @@
+"""Packaging: the provider entry point, schema, CLI listings and import cost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import entry_points, version
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import airflow_provider_convoso
+from airflow_provider_convoso.provider_info import get_provider_info
+
+
+def _airflow(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", *args], capture_output=True, text=True, env=os.environ.copy(), timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_entry_point_resolves_to_provider_info() -> None:
+    [entry] = [
+        e for e in entry_points(group="apache_airflow_provider") if e.value.startswith("airflow_provider_convoso")
+    ]
+    assert entry.load() is get_provider_info
+
+
+def test_provider_info_validates_against_airflows_schema() -> None:
+    import airflow
+
+    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    info = get_provider_info()
+    jsonschema.validate(info, schema)
+    assert info["package-name"] == "airflow-provider-convoso"
+    assert info["versions"] == [airflow_provider_convoso.__version__] == [version("airflow-provider-convoso")]
+    for section in ("hooks", "operators", "sensors", "triggers"):
+        for module in info[section][0]["python-modules"]:
+            __import__(module)
+    [conn_type] = info["connection-types"]
+    assert conn_type == {
+        "connection-type": "convoso",
+        "hook-class-name": "airflow_provider_convoso.hooks.convoso.ConvosoHook",
+        "hook-name": "Convoso",
+    }
+
+
+def test_airflow_cli_lists_provider_and_connection_type() -> None:
+    providers = _airflow("providers", "list", "--output", "json")
+    assert any(p["package_name"] == "airflow-provider-convoso" for p in json.loads(providers))
+    hooks = json.loads(_airflow("providers", "hooks", "--output", "json"))
+    convoso = [h for h in hooks if h.get("connection_type") == "convoso"]
+    assert convoso
+    assert convoso[0]["class"] == "airflow_provider_convoso.hooks.convoso.ConvosoHook"
+
+
+def test_connection_type_is_registered_with_the_providers_manager() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    hooks = ProvidersManager().hooks
+    assert "convoso" in hooks
+    assert hooks["convoso"].hook_class_name == "airflow_provider_convoso.hooks.convoso.ConvosoHook"
+
+
+def test_installed_from_wheel_when_ci_says_so() -> None:
+    if os.environ.get("CONVOSO_EXPECT_INSTALLED") != "1":
+        assert Path(airflow_provider_convoso.__file__).exists()
+        return
+    assert "site-packages" in airflow_provider_convoso.__file__
+    assert (Path(airflow_provider_convoso.__file__).parent / "py.typed").exists()
+
+
+IMPORT_PROBE = """
+import sys
+try:
+    from airflow.sdk import BaseHook, BaseOperator, BaseSensorOperator
+except ImportError:
+    from airflow.hooks.base import BaseHook
+    from airflow.models import BaseOperator
+    from airflow.sensors.base import BaseSensorOperator
+before = set(sys.modules)
+import airflow_provider_convoso.operators.agent_performance
+import airflow_provider_convoso.sensors.agent_performance
+import airflow_provider_convoso.hooks.convoso
+new = set(sys.modules) - before
+heavy = sorted(m for m in new if m.split(".")[0] in ("httpx", "httpcore", "pyarrow", "s3fs", "gcsfs", "adlfs", "tenacity") or m.startswith("fsspec.implementations"))
+print(" ".join(heavy) or "-")
+"""
+
+
+def test_importing_operator_sensor_hook_loads_no_heavy_module() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "-", f"newly imported: {out}"
+
+
+@pytest.mark.parametrize("module", ["operators.agent_performance", "sensors.agent_performance"])
+def test_instantiating_does_no_io(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_CONVOSO_DEFAULT", raising=False)
+    mod = __import__(f"airflow_provider_convoso.{module}", fromlist=["*"])
+    cls = next(
+        getattr(mod, n) for n in dir(mod) if n.startswith("AgentPerformance") and n.endswith(("Operator", "Sensor"))
+    )
+    task = cls(task_id="t", convoso_conn_id="missing_connection", date_start="{{ ds }}")
+    assert task.convoso_conn_id == "missing_connection"
