@@ -16,7 +16,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 AIRFLOW_V_3_0_PLUS = int(AIRFLOW_VERSION.split(".")[0]) >= 3
 
 if AIRFLOW_V_3_0_PLUS:
-    from airflow.sdk import BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue, conf
+    from airflow.sdk import DAG, BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue, conf, task
     from airflow.sdk.exceptions import (
         AirflowFailException,
         AirflowSensorTimeout,
@@ -25,13 +25,14 @@ if AIRFLOW_V_3_0_PLUS:
     from airflow.sdk.log import mask_secret
 else:
     from airflow.configuration import conf  # type: ignore[no-redef]
+    from airflow.decorators import task  # type: ignore[no-redef]
     from airflow.exceptions import (  # type: ignore[no-redef]
         AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
     )
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
-    from airflow.models import BaseOperator  # type: ignore[no-redef]
+    from airflow.models import DAG, BaseOperator  # type: ignore[no-redef]
     from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef]
     from airflow.utils.log.secrets_masker import mask_secret  # type: ignore[no-redef]
 
@@ -135,6 +136,7 @@ __all__ = [
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
+    "DAG",
     "BaseTrigger",
     "PokeReturnValue",
     "TriggerEvent",
@@ -146,4 +148,5 @@ __all__ = [
     "is_asset_alias",
     "mask_secret",
     "object_storage_path",
+    "task",
 ]

@@ -1,0 +1,105 @@
+"""Daily agent report: wait for yesterday's Convoso data, land it, score every agent.
+
+Use case: "Agent Productivity Reports" and "Quality Monitoring" from the Convoso contract.
+
+* ``wait_for_data`` (deferrable sensor) waits, without holding a worker slot, until
+  Convoso has yesterday's rows.
+* ``extract`` writes them to ``{output_base}/agent_performance/dt=YYYY-MM-DD/agents.jsonl``.
+* ``score_agents`` checks each agent against the contract's reference benchmarks and
+  writes ``summary.json`` beside the data.
+
+Which day is "yesterday"
+------------------------
+The schedule is an explicit ``CronTriggerTimetable`` on both Airflow 2.11 and 3.x, so the
+logical date is the run's own time on both (Airflow 3's ``@daily`` already behaves this
+way; Airflow 2.11's ``@daily`` would instead start the data interval at the previous
+midnight). "Yesterday" is therefore ``macros.ds_add(ds, -1)`` on both lines.
+
+Time zones: Convoso reports days in the account's time zone. Set ``CONVOSO_TZ`` below to
+that zone so the run fires after the account's midnight and ``ds`` is the account's day.
+
+Configuration (Airflow Variables, all optional):
+``convoso_conn_id`` (default ``convoso_default``), ``convoso_output_base`` (default
+``file:///tmp/convoso``) and ``convoso_output_conn_id`` (the object store's connection).
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from airflow_provider_convoso.compat import DAG, task
+from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
+from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
+
+CONVOSO_TZ = "UTC"  # the Convoso account's time zone, e.g. "America/Los_Angeles"
+YESTERDAY = "{{ macros.ds_add(ds, -1) }}"
+CONN_ID = "{{ var.value.get('convoso_conn_id', 'convoso_default') }}"
+OUTPUT_BASE = "{{ var.value.get('convoso_output_base', 'file:///tmp/convoso') }}"
+OUTPUT_CONN_ID = "{{ var.value.get('convoso_output_conn_id', '') }}"
+
+with DAG(
+    dag_id="convoso_daily_agent_report",
+    description="Yesterday's Convoso agent performance, landed and scored against benchmarks",
+    schedule=CronTriggerTimetable("30 2 * * *", timezone=CONVOSO_TZ),
+    start_date=pendulum.datetime(2026, 1, 1, tz=CONVOSO_TZ),
+    catchup=False,
+    tags=["convoso", "example"],
+    doc_md=__doc__,
+) as dag:
+    wait_for_data = AgentPerformanceSensor(
+        task_id="wait_for_data",
+        convoso_conn_id=CONN_ID,
+        date_start=YESTERDAY,
+        date_end=YESTERDAY,
+        deferrable=True,
+        poke_interval=300,
+        timeout=6 * 3600,
+    )
+
+    extract = AgentPerformanceOperator(
+        task_id="extract",
+        convoso_conn_id=CONN_ID,
+        date_start=YESTERDAY,
+        date_end=YESTERDAY,
+        output_path=OUTPUT_BASE + "/agent_performance/dt=" + YESTERDAY + "/agents.jsonl",
+        output_conn_id=OUTPUT_CONN_ID,
+        retries=2,
+    )
+
+    @task
+    def score_agents(extracted: dict, output_conn_id: str = OUTPUT_CONN_ID) -> dict:
+        """Score every agent against the reference thresholds and write summary.json."""
+        import json
+
+        from airflow_provider_convoso.agent_benchmarks import score_agents as score
+        from airflow_provider_convoso.agent_benchmarks import summarize
+        from airflow_provider_convoso.compat import object_storage_path
+        from airflow_provider_convoso.output import write_atomically
+
+        rows_path = object_storage_path(extracted["path"], output_conn_id or None)
+        rows = [json.loads(line) for line in rows_path.read_text().splitlines() if line]
+        scores = score(rows)
+        flagged = [
+            {
+                "user_id": s["user_id"],
+                "name": s["name"],
+                "outside": {m: v["verdict"] for m, v in s["metrics"].items() if v["verdict"] not in ("within", None)},
+            }
+            for s in scores
+        ]
+        summary = {
+            "date": extracted["date_start"],
+            "agents": len(scores),
+            "by_metric": summarize(scores),
+            "flagged": flagged,
+            "scores": scores,
+        }
+        summary_uri = extracted["path"].rsplit("/", 1)[0] + "/summary.json"
+        write_atomically(
+            object_storage_path(summary_uri, output_conn_id or None), json.dumps(summary, indent=2).encode()
+        )
+        return {"summary_path": summary_uri, "agents": len(scores), "flagged": len(summary["flagged"])}
+
+    wait_for_data >> extract
+    score_agents(extract.output)
