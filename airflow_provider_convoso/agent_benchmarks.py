@@ -117,6 +117,16 @@ def summarize(scores: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     return summary
 
 
+def outliers(scores: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Agents with at least one metric outside its range, and which way each one falls."""
+    flagged = []
+    for score in scores:
+        outside = {name: m["verdict"] for name, m in score["metrics"].items() if m["verdict"] in ("below", "above")}
+        if outside:
+            flagged.append({"user_id": score.get("user_id"), "name": score.get("name"), "outside": outside})
+    return flagged
+
+
 def format_table(scores: Iterable[Mapping[str, Any]]) -> str:
     """A plain-text table: agents by metrics, out-of-range values flagged ``v`` (below) or ``^`` (above)."""
     header = ["Agent", *(label for label, _ in METRICS.values())]

@@ -73,26 +73,18 @@ with DAG(
         import json
 
         from airflow_provider_convoso.agent_benchmarks import score_agents as score
-        from airflow_provider_convoso.agent_benchmarks import summarize
+        from airflow_provider_convoso.agent_benchmarks import outliers, summarize
         from airflow_provider_convoso.compat import object_storage_path
         from airflow_provider_convoso.output import write_atomically
 
         rows_path = object_storage_path(extracted["path"], output_conn_id or None)
         rows = [json.loads(line) for line in rows_path.read_text().splitlines() if line]
         scores = score(rows)
-        flagged = [
-            {
-                "user_id": s["user_id"],
-                "name": s["name"],
-                "outside": {m: v["verdict"] for m, v in s["metrics"].items() if v["verdict"] not in ("within", None)},
-            }
-            for s in scores
-        ]
         summary = {
             "date": extracted["date_start"],
             "agents": len(scores),
             "by_metric": summarize(scores),
-            "flagged": flagged,
+            "flagged": outliers(scores),
             "scores": scores,
         }
         summary_uri = extracted["path"].rsplit("/", 1)[0] + "/summary.json"

@@ -289,12 +289,12 @@ class ConvosoEmulator:
         if rng.random() < 0.1:
             return None
         total = rng.randint(4 * 3600, 9 * 3600)
-        talk = int(total * rng.uniform(0.40, 0.75))
-        wrap = int(total * rng.uniform(0.03, 0.18))
-        pause = int(total * rng.uniform(0.04, 0.15))
+        talk = int(total * rng.uniform(0.46, 0.72))
+        wrap = int(total * rng.uniform(0.04, 0.16))
+        pause = int(total * rng.uniform(0.04, 0.12))
         wait = max(0, total - talk - wrap - pause)
-        calls = max(1, int(total / 3600 * rng.uniform(4, 14)))
-        human = int(calls * rng.uniform(0.50, 0.85))
+        calls = max(1, int(total / 3600 * rng.uniform(5.5, 12.5)))
+        human = int(calls * rng.uniform(0.57, 0.83))
         am = int(calls * rng.uniform(0.0, 0.2))
         am = min(am, calls - human)
         return {
