@@ -72,8 +72,8 @@ with DAG(
         """Score every agent against the reference thresholds and write summary.json."""
         import json
 
-        from airflow_provider_convoso.agent_benchmarks import score_agents as score
         from airflow_provider_convoso.agent_benchmarks import outliers, summarize
+        from airflow_provider_convoso.agent_benchmarks import score_agents as score
         from airflow_provider_convoso.compat import object_storage_path
         from airflow_provider_convoso.output import write_atomically
 

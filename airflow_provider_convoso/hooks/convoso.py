@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_convoso import __version__
 from airflow_provider_convoso.compat import AIRFLOW_VERSION, BaseHook, aget_connection, fail_fast, mask_secret
-from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoPermanentError, ConvosoTransientError
+from airflow_provider_convoso.exceptions import (
+    ConvosoError,
+    ConvosoInputError,
+    ConvosoPermanentError,
+    ConvosoTransientError,
+)
 from airflow_provider_convoso.params import build_params
 from airflow_provider_convoso.responses import parse_response
 from airflow_provider_convoso.settings import ClientSettings, resolve_settings
@@ -29,10 +34,24 @@ _EXTRA_FIELDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _transient_from_transport(error: Exception) -> ConvosoTransientError:
-    """A network-level failure (timeout, refused, reset, truncated body) as a transient error."""
-    detail = str(error) or "no detail"
-    return ConvosoTransientError(f"{type(error).__name__}: {detail}")
+def _transport_error(error: Exception) -> ConvosoError:
+    """A network-level failure as a typed error.
+
+    Timeouts, refused or reset connections and truncated bodies are transient; a TLS
+    certificate that fails verification is not, and neither is a URL httpx cannot use.
+    """
+    import ssl
+
+    import httpx
+
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return ConvosoInputError(f"TLS certificate verification failed for the Convoso API: {cause.verify_message}")
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return ConvosoInputError(f"the Convoso API base URL is not usable: {error}")
+    return ConvosoTransientError(f"{type(error).__name__}: {str(error) or 'no detail'}")
 
 
 def _raise_exhausted(state: RetryCallState) -> NoReturn:
@@ -231,8 +250,8 @@ class ConvosoHook(BaseHook):
 
         try:
             response = self.client.post(settings.endpoint, **self._request_body(settings, params))
-        except httpx.TransportError as error:
-            raise _transient_from_transport(error) from None
+        except (httpx.TransportError, httpx.InvalidURL) as error:
+            raise _transport_error(error) from None
         return parse_response(response.status_code, response.headers, response.content, params, normalize=normalize)
 
     async def _asend(
@@ -243,8 +262,8 @@ class ConvosoHook(BaseHook):
         client = await self._aclient()
         try:
             response = await client.post(settings.endpoint, **self._request_body(settings, params))
-        except httpx.TransportError as error:
-            raise _transient_from_transport(error) from None
+        except (httpx.TransportError, httpx.InvalidURL) as error:
+            raise _transport_error(error) from None
         return parse_response(response.status_code, response.headers, response.content, params, normalize=normalize)
 
     def fetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ import random
 import re
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -118,6 +119,7 @@ class ConvosoEmulator:
         history_days: int = 730,
         host: str = "127.0.0.1",
         port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
         **knobs: Any,
     ) -> None:
         self.token = token
@@ -126,6 +128,7 @@ class ConvosoEmulator:
         self.history_start = self.today - dt.timedelta(days=history_days)
         self._host = host
         self._port = port
+        self._ssl_context = ssl_context
         self._knobs = _Knobs()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -211,7 +214,8 @@ class ConvosoEmulator:
     @property
     def url(self) -> str:
         """Base URL to put in the connection's host (``/v1`` is added by the hook)."""
-        return f"http://{self._host}:{self.port}"
+        scheme = "https" if self._ssl_context else "http"
+        return f"{scheme}://{self._host}:{self.port}"
 
     def connection_json(self, **extra: Any) -> str:
         """An ``AIRFLOW_CONN_...`` value pointing at this emulator."""
@@ -226,6 +230,8 @@ class ConvosoEmulator:
         self._stopping.clear()
         self._server = ThreadingHTTPServer((self._host, self._port), Handler)
         self._server.daemon_threads = True
+        if self._ssl_context is not None:
+            self._server.socket = self._ssl_context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="convoso-emulator", daemon=True)
         self._thread.start()
         return self
