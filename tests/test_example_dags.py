@@ -88,10 +88,8 @@ def test_month_backfill_end_to_end(convoso_conn: Any, run_dag: Any, output_base:
 
 
 @pytest.mark.airflow_dag
-def test_multi_account_end_to_end(
-    convoso_conn: Any, run_dag: Any, output_base: Path, monkeypatch: pytest.MonkeyPatch, conn_json: Any
-) -> None:
-    dag_run, xcom = run_dag(_source("convoso_multi_account"), "convoso_multi_account", "2026-03-03")
+def test_multi_account_end_to_end(convoso_conn: Any, run_dag: Any, output_base: Path) -> None:
+    dag_run, _ = run_dag(_source("convoso_multi_account"), "convoso_multi_account", "2026-03-03")
     assert "success" in str(dag_run.state).lower()
     for campaign in (111, 222, 333):
         assert (output_base / f"campaign={campaign}" / "dt=2026-03-02" / "agents.jsonl").exists()

@@ -18,7 +18,12 @@ from airflow_provider_convoso.provider_info import get_provider_info
 
 def _airflow(*args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "airflow", *args], capture_output=True, text=True, env=os.environ.copy(), timeout=300
+        [sys.executable, "-m", "airflow", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
