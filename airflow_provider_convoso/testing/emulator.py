@@ -100,6 +100,7 @@ class _Knobs:
     slow_delay: float = 0.2
     data_after_requests: int = 0
     data_after_seconds: float = 0.0
+    fault_seed: int = 0
 
 
 class ConvosoEmulator:
@@ -134,7 +135,7 @@ class ConvosoEmulator:
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._rng = random.Random(seed)
+        self._seen: dict[str, int] = {}
         self._data_requests = 0
         self._started_at = time.monotonic()
         self._in_flight = 0
@@ -171,9 +172,13 @@ class ConvosoEmulator:
         return agents
 
     def configure(self, **knobs: Any) -> ConvosoEmulator:
-        """Change knobs: shape, error_shape, empty_data, auth_status, latency, fault_rate,
-        fault_kinds, faults (a scripted list, ``None`` meaning a normal answer), retry_after,
-        timeout_delay, slow_delay, data_after_requests, data_after_seconds."""
+        """Change knobs while running.
+
+        shape, error_shape, empty_data, auth_status, latency, fault_rate, fault_kinds,
+        fault_seed (random faults are drawn from it per request), faults (a scripted list,
+        ``None`` meaning a normal answer), retry_after, timeout_delay, slow_delay,
+        data_after_requests, data_after_seconds.
+        """
         with self._lock:
             for name, given in knobs.items():
                 value = given
@@ -194,8 +199,8 @@ class ConvosoEmulator:
             if "data_after_requests" in knobs or "data_after_seconds" in knobs:
                 self._data_requests = 0
                 self._started_at = time.monotonic()
-            if "seed" in knobs:
-                self._rng = random.Random(self.seed)
+            if "fault_seed" in knobs:
+                self._seen.clear()
         return self
 
     def reset_log(self) -> None:
@@ -254,13 +259,22 @@ class ConvosoEmulator:
 
     # -- behaviour ---------------------------------------------------------------------
 
-    def _next_fault(self) -> str | None:
+    def _next_fault(self, params: dict[str, str]) -> str | None:
+        """The scripted fault, else a random one drawn per (request parameters, occurrence).
+
+        Keying the draw on the request rather than on arrival order keeps a seeded fault
+        campaign identical however concurrent requests interleave.
+        """
         knobs = self._knobs
         if knobs.faults:
             return knobs.faults.pop(0)
-        if knobs.fault_rate > 0 and self._rng.random() < knobs.fault_rate:
-            return self._rng.choice(knobs.fault_kinds)
-        return None
+        if knobs.fault_rate <= 0:
+            return None
+        key = json.dumps(params, sort_keys=True)
+        occurrence = self._seen.get(key, 0)
+        self._seen[key] = occurrence + 1
+        rng = random.Random(f"{knobs.fault_seed}:{key}:{occurrence}")
+        return rng.choice(knobs.fault_kinds) if rng.random() < knobs.fault_rate else None
 
     def _data_ready(self) -> bool:
         knobs = self._knobs
@@ -456,7 +470,7 @@ class _Handler(BaseHTTPRequestHandler):
             owner.max_in_flight = max(owner.max_in_flight, owner._in_flight)
             owner.requests.append(record)
             knobs = owner._knobs
-            fault = owner._next_fault() if record.path == ENDPOINT else None
+            fault = owner._next_fault(params) if record.path == ENDPOINT else None
             latency = knobs.latency
         record.fault = fault
         try:
