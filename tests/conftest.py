@@ -24,6 +24,13 @@ DAGS_FOLDER.mkdir(parents=True, exist_ok=True)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 
+from hypothesis import HealthCheck, settings
+
+# CI runs at least 500 examples per property; HYPOTHESIS_PROFILE=dev is quicker locally.
+settings.register_profile("ci", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 TOKEN = "tok-SENTINEL-5f3a9c2e7b1d"
 TODAY = dt.date(2026, 3, 3)
 FAST_RETRIES = {"retry_backoff": 0.001, "retry_max_wait": 0.05, "timeout": 2}
