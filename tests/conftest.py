@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 if not os.environ.get("AIRFLOW_HOME"):
@@ -23,8 +24,6 @@ DAGS_FOLDER.mkdir(parents=True, exist_ok=True)
 # dag.test() on Airflow 3.3 syncs the DAG from its bundle, so test DAGs live in this folder.
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
-
-from hypothesis import HealthCheck, settings
 
 # CI runs at least 500 examples per property; HYPOTHESIS_PROFILE=dev is quicker locally.
 settings.register_profile("ci", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
