@@ -1,0 +1,115 @@
+"""The sentinel token appears nowhere: logs, XCom, rendered fields, triggers, exceptions, outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_convoso.exceptions import ConvosoError
+from airflow_provider_convoso.hooks.convoso import ConvosoHook
+from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
+
+try:
+    from airflow.sdk.exceptions import TaskDeferred
+except ImportError:
+    from airflow.exceptions import TaskDeferred
+
+DAG = """
+import pendulum
+from airflow_provider_convoso.compat import DAG
+from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
+from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
+
+with DAG("secret_hygiene", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
+    wait = AgentPerformanceSensor(task_id="wait", date_start="{{{{ ds }}}}", deferrable=True, poke_interval=0.01, timeout=60)
+    land = AgentPerformanceOperator(task_id="land", date_start="{{{{ ds }}}}", output_path="{out}/{{{{ ds }}}}.csv")
+    lookup = AgentPerformanceOperator(task_id="lookup", date_start="{{{{ ds }}}}", user_ids="10001")
+    broken = AgentPerformanceOperator(task_id="broken", date_start="{{{{ ds }}}}", campaign_ids="999999")
+    revoked = AgentPerformanceOperator(task_id="revoked", convoso_conn_id="convoso_revoked", date_start="{{{{ ds }}}}")
+    wait >> [land, lookup, broken, revoked]
+"""
+
+
+def _files_containing(root: Path, needle: bytes) -> list[str]:
+    hits = []
+    for path in root.rglob("*"):
+        if path.is_file() and needle in path.read_bytes():
+            hits.append(str(path))
+    return hits
+
+
+@pytest.mark.airflow_dag
+def test_token_never_appears_anywhere(
+    emulator: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    conn_json: Any,
+    run_dag: Any,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    token = emulator.token
+    assert "SENTINEL" in token
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator))
+    # A second account whose token the API rejects; its own token must not leak either.
+    revoked = "tok-REVOKED-SENTINEL-0b7e"
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_REVOKED", conn_json(emulator).replace(token, revoked))
+    emulator.configure(data_after_requests=1)
+    out = tmp_path / "out"
+    dag_run, xcom = run_dag(DAG.format(out=out), "secret_hygiene")
+    states = {ti.task_id: str(ti.state).lower() for ti in dag_run.get_task_instances()}
+    assert all("success" in states[t] for t in ("wait", "land", "lookup")), states
+    assert all("failed" in states[t] for t in ("broken", "revoked")), states
+
+    captured = capfd.readouterr()
+    task_output = captured.out + captured.err
+    assert "ConvosoInvalidFilterError" in task_output  # the failing tasks' exceptions were logged
+    assert "ConvosoAuthError" in task_output
+    for secret in (token, revoked):
+        assert secret not in task_output
+        # Every file Airflow wrote: task logs and the metadata DB (XCom, rendered template
+        # fields, trigger rows, task failures), plus the outputs.
+        assert _files_containing(Path(os.environ["AIRFLOW_HOME"]), secret.encode()) == []
+        assert _files_containing(tmp_path, secret.encode()) == []
+        for task_id in ("wait", "land", "lookup"):
+            assert secret not in json.dumps(xcom(task_id), default=str)
+    assert emulator.requests
+    assert all(r.token_in_body and not r.token_in_query for r in emulator.requests)
+
+
+def test_trigger_serialization_and_exceptions_never_carry_token(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, conn_json: Any
+) -> None:
+    token = emulator.token
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator, max_retries=1))
+    emulator.configure(data_after_requests=1)
+    with pytest.raises(TaskDeferred) as deferred:
+        AgentPerformanceSensor(task_id="s", date_start="2026-03-02", deferrable=True).execute({})
+    assert token not in json.dumps(deferred.value.trigger.serialize())
+    hook = ConvosoHook()
+    assert token not in repr(hook)
+    assert token not in repr(hook.settings)
+    errors: list[BaseException] = []
+    emulator.configure(
+        faults=["503", "503", "reset", "reset", "truncated", "truncated", "timeout", "timeout"],
+        retry_after="0",
+        timeout_delay=0.5,
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator, max_retries=1, timeout=0.2))
+    for kwargs in ({}, {}, {}, {}, {"campaign_ids": "999999"}, {"status_ids": "ZZ"}):
+        try:
+            ConvosoHook().get_agent_performance(**kwargs)
+        except ConvosoError as error:
+            errors.append(error)
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator).replace(token, token + "x"))
+    try:
+        ConvosoHook().get_agent_performance()
+    except ConvosoError as error:
+        errors.append(error)
+    assert len(errors) == 7
+    for error in errors:
+        for text in (str(error), repr(error), str(error.__cause__), repr(error.__cause__), str(error.__context__)):
+            assert token not in text
