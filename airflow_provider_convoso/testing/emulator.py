@@ -136,7 +136,7 @@ class ConvosoEmulator:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._seen: dict[str, int] = {}
-        self._data_requests = 0
+        self._data_requests: dict[str, int] = {}
         self._started_at = time.monotonic()
         self._in_flight = 0
         self.max_in_flight = 0
@@ -197,7 +197,7 @@ class ConvosoEmulator:
                     raise ValueError(f"error_shape must be one of {ERROR_SHAPES}, got {value!r}")
                 setattr(self._knobs, name, value)
             if "data_after_requests" in knobs or "data_after_seconds" in knobs:
-                self._data_requests = 0
+                self._data_requests.clear()
                 self._started_at = time.monotonic()
             if "fault_seed" in knobs:
                 self._seen.clear()
@@ -276,10 +276,13 @@ class ConvosoEmulator:
         rng = random.Random(f"{knobs.fault_seed}:{key}:{occurrence}")
         return rng.choice(knobs.fault_kinds) if rng.random() < knobs.fault_rate else None
 
-    def _data_ready(self) -> bool:
+    def _data_ready(self, params: dict[str, str]) -> bool:
+        """Data for a query shows up only after ``data_after_requests`` earlier requests with
+        the same parameters, and ``data_after_seconds`` after the knob was set."""
         knobs = self._knobs
-        self._data_requests += 1
-        if self._data_requests <= knobs.data_after_requests:
+        key = json.dumps(params, sort_keys=True)
+        self._data_requests[key] = seen = self._data_requests.get(key, 0) + 1
+        if seen <= knobs.data_after_requests:
             return False
         return time.monotonic() - self._started_at >= knobs.data_after_seconds
 
@@ -369,7 +372,7 @@ class ConvosoEmulator:
                 known = set().union(*(getattr(a, attr) for a in self.agents))
                 if any(part not in known for part in params[name].split(",")):
                     return self._error(code, message)
-        rows = self.records(params) if self._data_ready() else []
+        rows = self.records(params) if self._data_ready(params) else []
         return self._shape(rows)
 
     def _shape(self, rows: list[dict[str, Any]]) -> dict[str, Any] | list[Any]:
