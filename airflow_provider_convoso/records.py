@@ -50,7 +50,6 @@ DURATION_FIELDS: dict[str, str] = {
 }
 COMPANION_FIELDS: tuple[str, ...] = tuple(DURATION_FIELDS.values())
 
-_DURATION_RE = re.compile(r"(\d{1,9}):([0-5]\d):([0-5]\d)")
 _SNIPPET = 60
 
 
@@ -61,13 +60,15 @@ def _bad(field: str, value: Any, expected: str) -> ConvosoResponseError:
     return ConvosoResponseError(f"field {field!r} must be {expected}, got {shown}")
 
 
+_DURATION_RE = re.compile(r"(\d{1,9}):([0-5]\d):([0-5]\d)", re.ASCII)
+
+
 def parse_duration(value: Any, field: str = "duration") -> int:
     """Seconds in an ``H:MM:SS`` / ``HH:MM:SS`` string; hours may exceed 24."""
     if isinstance(value, str):
         match = _DURATION_RE.fullmatch(value.strip())
         if match:
-            hours, minutes, seconds = (int(part) for part in match.groups())
-            return hours * 3600 + minutes * 60 + seconds
+            return int(match[1]) * 3600 + int(match[2]) * 60 + int(match[3])
     raise _bad(field, value, "an H:MM:SS duration")
 
 
@@ -80,6 +81,8 @@ def format_duration(seconds: int) -> str:
 
 
 def _to_int(field: str, value: Any) -> int:
+    if type(value) is int and value >= 0:
+        return value
     if isinstance(value, bool):
         raise _bad(field, value, "a non-negative integer")
     if isinstance(value, int):
@@ -96,6 +99,8 @@ def _to_int(field: str, value: Any) -> int:
 
 
 def _to_float(field: str, value: Any) -> float:
+    if type(value) is float and math.isfinite(value):
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise _bad(field, value, "a number")
     try:
@@ -115,31 +120,46 @@ def _to_str(field: str, value: Any) -> str:
     raise _bad(field, value, "a string")
 
 
+# field -> int, float or str for plain fields; the companion's name for durations.
+_KINDS: dict[str, Any] = {
+    **dict.fromkeys(INT_FIELDS, int),
+    **dict.fromkeys(FLOAT_FIELDS, float),
+    **dict.fromkeys(STRING_FIELDS, str),
+    **DURATION_FIELDS,
+}
+
+
 def normalize_record(raw: Mapping[str, Any]) -> dict[str, Any]:
     """A typed copy of one agent record.
 
     Documented fields keep their names; counts become ``int``, ``*_pt`` fields ``float``;
     each duration keeps its string and gains an integer ``*_seconds`` companion. ``null``
-    stays ``None``. Unknown fields pass through untouched.
+    stays ``None``. Unknown fields pass through untouched. (This runs once per agent per
+    call, so values already of the right type take the shortest path.)
     """
-    record: dict[str, Any] = {}
+    record = dict(raw)
     for field, value in raw.items():
-        if value is None:
-            record[field] = None
-        elif field in INT_FIELDS:
-            record[field] = _to_int(field, value)
-        elif field in FLOAT_FIELDS:
-            record[field] = _to_float(field, value)
-        elif field in STRING_FIELDS:
-            record[field] = _to_str(field, value)
-        elif field in DURATION_FIELDS:
-            record[field] = value.strip() if isinstance(value, str) else value
+        kind = _KINDS.get(field)
+        if kind is None:
+            continue
+        if kind is int:
+            if value is not None and (type(value) is not int or value < 0):
+                record[field] = _to_int(field, value)
+        elif kind is float:
+            if value is not None and (type(value) is not float or not math.isfinite(value)):
+                record[field] = _to_float(field, value)
+        elif kind is str:
+            if value is not None and type(value) is not str:
+                record[field] = _to_str(field, value)
+        elif value is None:
+            record[kind] = None
         else:
-            record[field] = value
-    for field, companion in DURATION_FIELDS.items():
-        if field in raw:
-            value = raw[field]
-            record[companion] = None if value is None else parse_duration(value, field)
+            match = _DURATION_RE.fullmatch(value) if type(value) is str else None
+            if match:
+                record[kind] = int(match[1]) * 3600 + int(match[2]) * 60 + int(match[3])
+            else:
+                record[kind] = parse_duration(value, field)
+                record[field] = value.strip()
     return record
 
 

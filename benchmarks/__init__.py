@@ -1,0 +1,1 @@
+"""Benchmarks for airflow-provider-convoso; run with ``python -m benchmarks``."""

@@ -1,0 +1,326 @@
+"""Each figure is measured beside its baseline in the same run, on the loopback emulator.
+
+python -m benchmarks                 # full sizes, prints a table
+python -m benchmarks --json out.json # also writes the figures
+python -m benchmarks --smoke         # tiny sizes (CI smoke test, not a timing)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = dt.date(2026, 3, 3)
+
+
+def _median_of(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+# -- 1. DAG-parse cost ------------------------------------------------------------------
+
+_IMPORT_PROBE = """
+import sys, time
+try:
+    from airflow.sdk import BaseHook, BaseOperator, BaseSensorOperator
+except ImportError:
+    from airflow.hooks.base import BaseHook
+    from airflow.models import BaseOperator
+    from airflow.sensors.base import BaseSensorOperator
+start = time.perf_counter()
+for module in sys.argv[1:]:
+    __import__(module)
+print(time.perf_counter() - start)
+"""
+
+
+def _import_cost(modules: list[str]) -> float:
+    out = subprocess.run([sys.executable, "-c", _IMPORT_PROBE, *modules], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_parse_cost(runs: int) -> dict[str, Any]:
+    ours = [
+        "airflow_provider_convoso.operators.agent_performance",
+        "airflow_provider_convoso.sensors.agent_performance",
+    ]
+    http = ["airflow.providers.http.operators.http"]
+    ours_s, http_s = [], []
+    for _ in range(runs):  # interleaved, fresh interpreter each time
+        ours_s.append(_import_cost(ours))
+        http_s.append(_import_cost(http))
+    ours_ms, http_ms = _median_of(ours_s) * 1000, _median_of(http_s) * 1000
+    return {
+        "name": "DAG-parse import cost (operator + sensor vs HTTP operator)",
+        "ours_ms": round(ours_ms, 2),
+        "baseline_ms": round(http_ms, 2),
+        "ratio": round(ours_ms / http_ms, 3),
+        "target": "<= 0.10",
+        "met": ours_ms / http_ms <= 0.10,
+        "runs": runs,
+    }
+
+
+# -- 2. Request overhead ----------------------------------------------------------------
+
+
+def bench_request_overhead(calls: int) -> dict[str, Any]:
+    import httpx
+
+    from airflow_provider_convoso.hooks.convoso import ConvosoHook
+    from airflow_provider_convoso.testing import ConvosoEmulator
+
+    with ConvosoEmulator(agents=50, today=TODAY) as emulator:
+        os.environ["AIRFLOW_CONN_CONVOSO_BENCH"] = emulator.connection_json()
+        hook = ConvosoHook("convoso_bench")
+        raw = httpx.Client()
+        url = emulator.url + "/v1/agent-performance/search"
+        payload = {"auth_token": emulator.token, "date_start": "2026-03-01", "date_end": "2026-03-03"}
+        assert len(hook.get_agent_performance(date_start="2026-03-01", date_end="2026-03-03")) == 50
+        ours, base = [], []
+        for _ in range(calls):  # alternate so drift hits both equally
+            start = time.perf_counter()
+            raw.post(url, json=payload).raise_for_status()
+            base.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            hook.get_agent_performance(date_start="2026-03-01", date_end="2026-03-03")
+            ours.append(time.perf_counter() - start)
+        raw.close()
+        hook.close()
+    ratio = _median_of(ours) / _median_of(base)
+    return {
+        "name": "Request overhead (hook incl. parse+typing of 50 agents vs raw httpx post)",
+        "ours_ms": round(_median_of(ours) * 1000, 3),
+        "baseline_ms": round(_median_of(base) * 1000, 3),
+        "ratio": round(ratio, 3),
+        "target": "<= 1.15",
+        "met": ratio <= 1.15,
+        "calls": calls,
+    }
+
+
+# -- 3. Backfill concurrency ------------------------------------------------------------
+
+
+def bench_backfill(days: int, latency: float) -> dict[str, Any]:
+    from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
+    from airflow_provider_convoso.testing import ConvosoEmulator
+
+    end = (dt.date(2026, 1, 1) + dt.timedelta(days=days - 1)).isoformat()
+
+    def run(concurrency: int) -> float:
+        with ConvosoEmulator(today=TODAY, latency=latency) as emulator:
+            os.environ["AIRFLOW_CONN_CONVOSO_DEFAULT"] = emulator.connection_json()
+            op = AgentPerformanceOperator(
+                task_id=f"c{concurrency}",
+                date_start="2026-01-01",
+                date_end=end,
+                split_by_day=True,
+                max_concurrency=concurrency,
+            )
+            start = time.perf_counter()
+            rows = op.execute({})
+            elapsed = time.perf_counter() - start
+            assert len({r["date"] for r in rows}) == days
+            return elapsed
+
+    serial = _median_of([run(1) for _ in range(3)])
+    parallel = _median_of([run(8) for _ in range(3)])
+    ideal = math.ceil(days / 8) * latency
+    return {
+        "name": f"Backfill split_by_day {days} days @ {int(latency * 1000)} ms (8 vs 1 in flight)",
+        "ours_s": round(parallel, 3),
+        "baseline_s": round(serial, 3),
+        "speedup": round(serial / parallel, 2),
+        "ideal_s": round(ideal, 3),
+        "vs_ideal": round(parallel / ideal, 3),
+        "target": "speedup >= 6 and vs_ideal <= 1.3",
+        "met": serial / parallel >= 6 and parallel / ideal <= 1.3,
+    }
+
+
+# -- 4. Large payloads ------------------------------------------------------------------
+
+_PAYLOAD_PROBE = """
+import json, resource, sys, time
+mode, path = sys.argv[1], sys.argv[2]
+body = open(path, "rb").read()
+from airflow_provider_convoso.output import serialize
+from airflow_provider_convoso.responses import parse_response
+if mode == "parquet":
+    import pyarrow, pyarrow.parquet
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+if mode == "baseline":
+    data = json.loads(body)["data"]
+    out = "".join(json.dumps(record) + "\\n" for record in data.values()).encode()
+    rows = len(data)
+else:
+    records = parse_response(200, {}, body)
+    out = serialize(records, mode)
+    rows = len(records)
+elapsed = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": elapsed, "rows": rows, "peak_rss_delta": (after - before) * 1024, "out_bytes": len(out)}))
+"""
+
+
+def bench_large_payload(agents: int, runs: int) -> dict[str, Any]:
+    from airflow_provider_convoso.testing import ConvosoEmulator
+
+    with ConvosoEmulator(agents=agents, today=TODAY, shape="keyed") as emulator:
+        body = json.dumps(
+            emulator.answer({"date_start": "2026-03-02", "date_end": "2026-03-02"}, emulator.token)
+        ).encode()
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        handle.write(body)
+    results: dict[str, dict[str, float]] = {}
+    try:
+        for mode in ("baseline", "jsonl", "parquet"):
+            samples = [
+                json.loads(
+                    subprocess.run(
+                        [sys.executable, "-c", _PAYLOAD_PROBE, mode, handle.name],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout
+                )
+                for _ in range(runs)
+            ]
+            results[mode] = {
+                "seconds": _median_of([s["seconds"] for s in samples]),
+                "rows": samples[0]["rows"],
+                "peak_rss_delta": _median_of([s["peak_rss_delta"] for s in samples]),
+            }
+    finally:
+        os.unlink(handle.name)
+    base = results["baseline"]["seconds"]
+    figures = {
+        mode: {
+            "rows_per_s": round(r["rows"] / r["seconds"]),
+            "seconds": round(r["seconds"], 4),
+            "vs_baseline": round(r["seconds"] / base, 2),
+            "peak_rss_mib": round(r["peak_rss_delta"] / 2**20, 1),
+            "rss_vs_response": round(r["peak_rss_delta"] / len(body), 2),
+        }
+        for mode, r in results.items()
+    }
+    jsonl = figures["jsonl"]
+    return {
+        "name": f"Large payload: {agents} agents keyed ({len(body) / 2**20:.1f} MiB) parse+type+write",
+        "response_bytes": len(body),
+        "figures": figures,
+        "target": "jsonl total <= 2x baseline; peak RSS <= 4x response",
+        "met": jsonl["vs_baseline"] <= 2.0
+        and max(f["rss_vs_response"] for m, f in figures.items() if m != "baseline") <= 4.0,
+    }
+
+
+# -- 5. Trigger fan-out -----------------------------------------------------------------
+
+
+def bench_trigger_fanout(triggers: int, latency: float, poke_interval: float) -> dict[str, Any]:
+    from airflow_provider_convoso.testing import ConvosoEmulator
+    from airflow_provider_convoso.triggers.agent_performance import AgentPerformanceTrigger
+
+    async def run_all(count: int) -> float:
+        made = [
+            AgentPerformanceTrigger(
+                convoso_conn_id="convoso_fanout", params={"user_ids": str(10001 + i)}, poke_interval=poke_interval
+            )
+            for i in range(count)
+        ]
+
+        async def one(trigger: AgentPerformanceTrigger) -> str:
+            async for event in trigger.run():
+                return str(event.payload["status"])
+            return "none"
+
+        start = time.perf_counter()
+        statuses = await asyncio.gather(*(one(t) for t in made))
+        elapsed = time.perf_counter() - start
+        assert statuses == ["success"] * count, statuses
+        return elapsed
+
+    def measure(count: int) -> float:
+        # data for each query appears on its 3rd poll
+        with ConvosoEmulator(agents=max(triggers, 12), today=TODAY, latency=latency, data_after_requests=2) as emulator:
+            os.environ["AIRFLOW_CONN_CONVOSO_FANOUT"] = emulator.connection_json()
+            elapsed = asyncio.run(run_all(count))
+            assert len(emulator.requests) == 3 * count
+            return elapsed
+
+    single = _median_of([measure(1) for _ in range(3)])
+    many = _median_of([measure(triggers) for _ in range(3)])
+    return {
+        "name": f"Trigger fan-out: {triggers} triggers in one loop vs 1 ({int(latency * 1000)} ms, data on 3rd poll)",
+        "ours_s": round(many, 3),
+        "baseline_s": round(single, 3),
+        "ratio": round(many / single, 2),
+        "target": "<= 2.0",
+        "met": many / single <= 2.0,
+    }
+
+
+def _print_table(results: list[dict[str, Any]]) -> None:
+    for result in results:
+        print(f"\n{result['name']}")
+        for key, value in result.items():
+            if key in ("name", "figures"):
+                continue
+            print(f"  {key:14} {value}")
+        for mode, figures in result.get("figures", {}).items():
+            print(f"  {mode:14} " + "  ".join(f"{k}={v}" for k, v in figures.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the benchmarks run, measures nothing")
+    parser.add_argument("--only", action="append", help="run only these: parse, requests, backfill, payload, triggers")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    smoke = args.smoke
+    plan: dict[str, Callable[[], dict[str, Any]]] = {
+        "parse": lambda: bench_parse_cost(2 if smoke else 15),
+        "requests": lambda: bench_request_overhead(10 if smoke else 500),
+        "backfill": lambda: bench_backfill(5 if smoke else 31, 0.005 if smoke else 0.05),
+        "payload": lambda: bench_large_payload(200 if smoke else 20_000, 1 if smoke else 5),
+        "triggers": lambda: bench_trigger_fanout(5 if smoke else 200, 0.005 if smoke else 0.05, 0.01 if smoke else 0.1),
+    }
+    results = []
+    for name, run in plan.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        results.append({"id": name, **run()})
+    machine = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "airflow": __import__("airflow").__version__,
+        "smoke": smoke,
+    }
+    _print_table(results)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

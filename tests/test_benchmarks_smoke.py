@@ -1,0 +1,32 @@
+"""The benchmarks run end to end at tiny sizes (a smoke test: no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmarks_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "benchmarks" / "..")},
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["machine"]["smoke"] is True
+    assert [r["id"] for r in report["results"]] == ["parse", "requests", "backfill", "payload", "triggers"]
+    for entry in report["results"]:
+        assert isinstance(entry["met"], bool)
+        assert entry["target"]
+    assert "DAG-parse import cost" in result.stdout
