@@ -11,12 +11,11 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as AIRFLOW_VERSION
-from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 AIRFLOW_V_3_0_PLUS = int(AIRFLOW_VERSION.split(".")[0]) >= 3
 
 if AIRFLOW_V_3_0_PLUS:
-    from airflow.sdk import DAG, BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue, conf, task
+    from airflow.sdk import BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue, conf
     from airflow.sdk.exceptions import (
         AirflowFailException,
         AirflowSensorTimeout,
@@ -25,19 +24,37 @@ if AIRFLOW_V_3_0_PLUS:
     from airflow.sdk.log import mask_secret
 else:
     from airflow.configuration import conf  # type: ignore[no-redef]
-    from airflow.decorators import task  # type: ignore[no-redef]
     from airflow.exceptions import (  # type: ignore[no-redef]
         AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
     )
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
-    from airflow.models import DAG, BaseOperator  # type: ignore[no-redef]
+    from airflow.models import BaseOperator  # type: ignore[no-redef]
     from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef]
     from airflow.utils.log.secrets_masker import mask_secret  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
+
+
+def __getattr__(name: str) -> Any:
+    """Names imported on first use: operator and sensor modules (which the DAG processor
+    imports constantly) need none of them, only DAG files and triggers do."""
+    if name in ("BaseTrigger", "TriggerEvent"):
+        from airflow.triggers import base
+
+        return getattr(base, name)
+    if name in ("DAG", "task"):
+        if AIRFLOW_V_3_0_PLUS:
+            import airflow.sdk as authoring
+        else:
+            import airflow.decorators
+            import airflow.models
+
+            return airflow.models.DAG if name == "DAG" else airflow.decorators.task
+        return getattr(authoring, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def object_storage_path(path: str, conn_id: str | None) -> ObjectStoragePath:
@@ -130,16 +147,13 @@ def fail_fast(error: BaseException) -> BaseException:
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_0_PLUS",
-    "DAG",
     "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
-    "BaseTrigger",
     "PokeReturnValue",
-    "TriggerEvent",
     "aget_connection",
     "asset",
     "conf",
@@ -148,5 +162,4 @@ __all__ = [
     "is_asset_alias",
     "mask_secret",
     "object_storage_path",
-    "task",
 ]

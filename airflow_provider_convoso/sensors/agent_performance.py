@@ -19,7 +19,6 @@ from airflow_provider_convoso.compat import (
 )
 from airflow_provider_convoso.exceptions import ConvosoError, ConvosoPermanentError, ConvosoTransientError
 from airflow_provider_convoso.hooks.convoso import REQUEST_ARGS, ConvosoHook, request_params
-from airflow_provider_convoso.triggers.agent_performance import AgentPerformanceTrigger
 
 
 class AgentPerformanceSensor(BaseSensorOperator):
@@ -91,6 +90,8 @@ class AgentPerformanceSensor(BaseSensorOperator):
         first = self.poke(context)
         if first.is_done:
             return first.xcom_value
+        from airflow_provider_convoso.triggers.agent_performance import AgentPerformanceTrigger
+
         timeout = float(self.timeout.total_seconds() if isinstance(self.timeout, dt.timedelta) else self.timeout)
         self.defer(
             trigger=AgentPerformanceTrigger(
