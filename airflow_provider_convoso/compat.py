@@ -99,6 +99,19 @@ def is_asset_alias(obj: Any) -> bool:
     return isinstance(obj, AssetAlias)
 
 
+async def amask_secret(secret: str) -> None:
+    """Mask a secret from async code: Airflow 3's ``amask_secret`` never blocks the loop
+    on the supervisor channel; 2.11's masker is in-process only."""
+    if AIRFLOW_V_3_0_PLUS:
+        import airflow.sdk.log
+
+        masker = getattr(airflow.sdk.log, "amask_secret", None)
+        if masker is not None:
+            await masker(secret)
+            return
+    mask_secret(secret)
+
+
 async def aget_connection(conn_id: str) -> Any:
     """Fetch a connection without blocking the event loop.
 
@@ -155,6 +168,7 @@ __all__ = [
     "BaseSensorOperator",
     "PokeReturnValue",
     "aget_connection",
+    "amask_secret",
     "asset",
     "conf",
     "dag_test",

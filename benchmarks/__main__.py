@@ -238,10 +238,15 @@ def bench_trigger_fanout(triggers: int, latency: float, poke_interval: float) ->
     from airflow_provider_convoso.testing import ConvosoEmulator
     from airflow_provider_convoso.triggers.agent_performance import AgentPerformanceTrigger
 
-    async def run_all(count: int) -> float:
+    async def run_all(count: int, active: list[str]) -> float:
+        # Distinct queries (data appears per query), each for an agent that has data today.
+        deadline = time.time() + 120
         made = [
             AgentPerformanceTrigger(
-                convoso_conn_id="convoso_fanout", params={"user_ids": str(10001 + i)}, poke_interval=poke_interval
+                convoso_conn_id="convoso_fanout",
+                params={"user_ids": active[i % len(active)], "date_start": (TODAY - dt.timedelta(days=i)).isoformat()},
+                poke_interval=poke_interval,
+                end_time=deadline,
             )
             for i in range(count)
         ]
@@ -257,13 +262,41 @@ def bench_trigger_fanout(triggers: int, latency: float, poke_interval: float) ->
         assert statuses == ["success"] * count, statuses
         return elapsed
 
+    agents = max(triggers, 12)
+    # The emulator runs in its own process, as the real API would: the figure is about the
+    # triggers' event loop, not about an in-process server competing for the GIL.
+    active = [row["user_id"] for row in ConvosoEmulator(agents=agents, today=TODAY).records({})]
+
     def measure(count: int) -> float:
-        # data for each query appears on its 3rd poll
-        with ConvosoEmulator(agents=max(triggers, 12), today=TODAY, latency=latency, data_after_requests=2) as emulator:
-            os.environ["AIRFLOW_CONN_CONVOSO_FANOUT"] = emulator.connection_json()
-            elapsed = asyncio.run(run_all(count))
-            assert len(emulator.requests) == 3 * count
-            return elapsed
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "airflow_provider_convoso.testing.emulator",
+                "--port",
+                "0",
+                "--agents",
+                str(agents),
+                "--today",
+                TODAY.isoformat(),
+                "--latency",
+                str(latency),
+                "--data-after-requests",
+                "2",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            url = server.stdout.readline().strip()
+            os.environ["AIRFLOW_CONN_CONVOSO_FANOUT"] = json.dumps(
+                {"conn_type": "convoso", "host": url, "password": "emulator-token"}
+            )
+            return asyncio.run(run_all(count, active))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
     single = _median_of([measure(1) for _ in range(3)])
     many = _median_of([measure(triggers) for _ in range(3)])

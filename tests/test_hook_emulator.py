@@ -219,3 +219,18 @@ def test_emulator_data_is_deterministic_per_seed() -> None:
         assert a.records(params) == b.records(params)
     with ConvosoEmulator(seed=4, today=dt.date(2026, 3, 3)) as c:
         assert c.records(params) != a.records(params)
+
+
+def test_data_appears_after_t_seconds(convoso_conn: ConvosoEmulator) -> None:
+    import time
+
+    hook = ConvosoHook()
+    convoso_conn.configure(data_after_seconds=0.3)
+    started = time.monotonic()
+    assert hook.get_agent_performance() == []
+    polls = 1
+    while not hook.get_agent_performance():  # bounded: the knob opens after 0.3 s
+        polls += 1
+        assert time.monotonic() - started < 10
+    assert time.monotonic() - started >= 0.3
+    assert polls >= 2

@@ -160,7 +160,9 @@ def test_max_concurrency_must_be_positive() -> None:
         _op(max_concurrency=0)
 
 
-def test_split_by_day_bounds_concurrency_and_orders_output(convoso_conn: Any, tmp_path: Path) -> None:
+def test_split_by_day_bounds_concurrency_and_orders_output(
+    convoso_conn: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     convoso_conn.configure(latency=0.05)
     target = tmp_path / "month.jsonl"
     meta = _op(
@@ -171,6 +173,12 @@ def test_split_by_day_bounds_concurrency_and_orders_output(convoso_conn: Any, tm
     assert convoso_conn.max_in_flight == 4
     assert sorted(r.params["date_start"] for r in convoso_conn.requests) == [f"2026-01-{d:02d}" for d in range(1, 32)]
     assert all(r.params["date_start"] == r.params["date_end"] for r in convoso_conn.requests)
+    captured = capsys.readouterr()
+    progress = [
+        line for line in (caplog.text + captured.out + captured.err).splitlines() if "Convoso backfill:" in line
+    ]
+    assert progress
+    assert f"31/31 days done, {len(rows)} rows" in progress[-1]
     keys = [(r["date"], r["user_id"]) for r in rows]
     assert keys == sorted(keys) and list(rows[0])[0] == "date"
     # Each day's rows are what a single-day request returns.

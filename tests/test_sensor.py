@@ -197,6 +197,7 @@ from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceS
 
 with DAG("{dag_id}", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
     wait = AgentPerformanceSensor(task_id="wait", date_start="{{{{ ds }}}}", date_end="{{{{ ds }}}}", deferrable=True, poke_interval=0.05, timeout=60)
+    poke = AgentPerformanceSensor(task_id="poke", date_start="{{{{ ds }}}}", user_ids="10001", mode="poke", poke_interval=0.01, timeout=60)
     pull = AgentPerformanceOperator(task_id="pull", date_start="{{{{ ds }}}}", date_end="{{{{ ds }}}}", output_path="{out}/{{{{ ds }}}}.jsonl")
     wait >> pull
 """
@@ -213,4 +214,8 @@ def test_whole_dag_deferring_sensor_then_operator(convoso_conn: Any, run_dag: An
     assert xcom("pull")["rows"] == 12
     assert (tmp_path / "2026-03-02.jsonl").read_text().count("\n") == 12
     # one poke on the worker, then the trigger polled until the data appeared, then the pull
-    assert [r.rows for r in convoso_conn.requests] == [0, 0, 0, 12, 12]
+    date_rows = [r.rows for r in convoso_conn.requests if "user_ids" not in r.params]
+    assert date_rows == [0, 0, 0, 12, 12]
+    # the poke-mode sensor poked until its own query had data (3 empty answers first)
+    assert [r.rows for r in convoso_conn.requests if "user_ids" in r.params] == [0, 0, 0, 1]
+    assert xcom("poke") == 1

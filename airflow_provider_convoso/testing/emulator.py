@@ -233,7 +233,7 @@ class ConvosoEmulator:
             owner = emulator
 
         self._stopping.clear()
-        self._server = ThreadingHTTPServer((self._host, self._port), Handler)
+        self._server = _Server((self._host, self._port), Handler)
         self._server.daemon_threads = True
         if self._ssl_context is not None:
             self._server.socket = self._ssl_context.wrap_socket(self._server.socket, server_side=True)
@@ -420,6 +420,13 @@ def _record(agent: Agent, s: dict[str, int]) -> dict[str, Any]:
 
 def _flatten(values: dict[str, list[str]]) -> dict[str, str]:
     return {key: items[-1] for key, items in values.items() if items}
+
+
+class _Server(ThreadingHTTPServer):
+    # Room for hundreds of simultaneous connects (a triggerer fan-out); the default of 5
+    # drops SYNs and stalls clients for seconds.
+    request_queue_size = 1024
+    daemon_threads = True
 
 
 class _Handler(BaseHTTPRequestHandler):

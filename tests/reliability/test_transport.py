@@ -84,7 +84,9 @@ def test_tls_verification_is_on_by_default_and_a_bad_certificate_is_permanent(
         assert emulator.url.startswith("https://127.0.0.1:")
         monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_TLS", emulator.connection_json())
         hook = ConvosoHook("convoso_tls")
-        assert hook._client_options(hook.settings)["verify"] is True
+        context = hook._client_options(hook.settings)["verify"]
+        assert context.verify_mode == ssl.CERT_REQUIRED
+        assert context.check_hostname is True
         with pytest.raises(ConvosoInputError, match="TLS certificate verification failed") as caught:
             hook.get_agent_performance()
         assert isinstance(caught.value, AirflowFailException)
