@@ -115,22 +115,29 @@ def _is_failure(payload: Mapping[str, Any]) -> bool:
     return success is False or (isinstance(success, str) and success.strip().lower() == "false") or success == 0
 
 
-def _records_from_keyed(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _own(item: Mapping[str, Any], owned: bool) -> dict[str, Any]:
+    return item if owned and type(item) is dict else dict(item)
+
+
+def _records_from_keyed(data: Mapping[str, Any], owned: bool) -> list[dict[str, Any]]:
     records = []
     for key, inner in data.items():
         if not isinstance(inner, Mapping):
             raise ConvosoResponseError(f"keyed data entry {snippet(str(key), 40)!r} is not an object")
-        record = dict(inner)
+        record = _own(inner, owned)
         record.setdefault("user_id", key)
         records.append(record)
     return records
 
 
-def records_from_payload(payload: Any, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+def records_from_payload(
+    payload: Any, params: Mapping[str, str] | None = None, *, owned: bool = False
+) -> list[dict[str, Any]]:
     """The raw agent objects in any successful shape, or the error a failure stands for.
 
     Shapes: a bare list; ``{"data": [...]}``; ``{"data": {user_id: {...}}}`` (``user_id``
-    filled in from the key); and empty, ``{}`` or ``null`` data.
+    filled in from the key); and empty, ``{}`` or ``null`` data. With ``owned`` (a payload
+    this module decoded itself) the objects are reused instead of copied.
     """
     if payload is None:
         return []
@@ -147,21 +154,24 @@ def records_from_payload(payload: Any, params: Mapping[str, str] | None = None) 
     if data is None or data in ({}, []):
         return []
     if isinstance(data, Mapping):
-        return _records_from_keyed(data)
+        return _records_from_keyed(data, owned)
     if not isinstance(data, list):
         raise ConvosoResponseError(f"'data' is a JSON {type(data).__name__}, not a list or an object")
     for item in data:
         if not isinstance(item, Mapping):
             raise ConvosoResponseError(f"a record is a JSON {type(item).__name__}, not an object")
-    return [dict(item) for item in data]
+    return [_own(item, owned) for item in data]
 
 
 def parse_payload(
-    payload: Any, params: Mapping[str, str] | None = None, *, normalize: bool = True
+    payload: Any, params: Mapping[str, str] | None = None, *, normalize: bool = True, owned: bool = False
 ) -> list[dict[str, Any]]:
-    """Records from a decoded JSON payload, typed unless ``normalize`` is false."""
-    records = records_from_payload(payload, params)
-    return [normalize_record(record) for record in records] if normalize else records
+    """Records from a decoded JSON payload, typed unless ``normalize`` is false.
+
+    ``owned`` lets it type the payload's own objects in place (no copy of a large answer).
+    """
+    records = records_from_payload(payload, params, owned=owned)
+    return [normalize_record(record, in_place=True) for record in records] if normalize else records
 
 
 def decode_json(content: bytes) -> Any:
@@ -201,4 +211,4 @@ def parse_response(
 ) -> list[dict[str, Any]]:
     """Everything from the raw answer to typed records, or the typed error."""
     check_status(status_code, headers, content)
-    return parse_payload(decode_json(content), params, normalize=normalize)
+    return parse_payload(decode_json(content), params, normalize=normalize, owned=True)

@@ -156,14 +156,19 @@ def bench_backfill(days: int, latency: float) -> dict[str, Any]:
 # -- 4. Large payloads ------------------------------------------------------------------
 
 _PAYLOAD_PROBE = """
-import json, resource, sys, time
+import json, sys, time
 mode, path = sys.argv[1], sys.argv[2]
 body = open(path, "rb").read()
 from airflow_provider_convoso.output import serialize
 from airflow_provider_convoso.responses import parse_response
 if mode == "parquet":
     import pyarrow, pyarrow.parquet
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def high_water_kib():
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec from the parent process.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+before = high_water_kib()
 start = time.perf_counter()
 if mode == "baseline":
     data = json.loads(body)["data"]
@@ -174,7 +179,7 @@ else:
     out = serialize(records, mode)
     rows = len(records)
 elapsed = time.perf_counter() - start
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = high_water_kib()
 print(json.dumps({"seconds": elapsed, "rows": rows, "peak_rss_delta": (after - before) * 1024, "out_bytes": len(out)}))
 """
 

@@ -24,13 +24,14 @@ from airflow_provider_convoso.exceptions import (
     ConvosoPermanentError,
     ConvosoTransientError,
 )
-from airflow_provider_convoso.params import build_params
-from airflow_provider_convoso.responses import parse_response
-from airflow_provider_convoso.settings import ClientSettings, resolve_settings
 
+# httpx, tenacity and the parsing modules are imported where they are used: the DAG
+# processor imports this module with every DAG file that uses the operator or the sensor.
 if TYPE_CHECKING:
     import httpx
     from tenacity import RetryCallState
+
+    from airflow_provider_convoso.settings import ClientSettings
 
 _EXTRA_FIELDS: dict[str, tuple[str, str, str]] = {
     # name: (label, placeholder, description)
@@ -72,6 +73,12 @@ def _ssl_context(verify: bool) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def _parse(response: httpx.Response, params: Mapping[str, str], normalize: bool) -> list[dict[str, Any]]:
+    from airflow_provider_convoso.responses import parse_response
+
+    return parse_response(response.status_code, response.headers, response.content, params, normalize=normalize)
 
 
 def _raise_exhausted(state: RetryCallState) -> NoReturn:
@@ -153,6 +160,8 @@ class ConvosoHook(BaseHook):
     # -- settings and clients ----------------------------------------------------------
 
     def _resolve(self, conn: Any) -> ClientSettings:
+        from airflow_provider_convoso.settings import resolve_settings
+
         settings = resolve_settings(
             host=conn.host,
             port=conn.port,
@@ -275,7 +284,7 @@ class ConvosoHook(BaseHook):
             response = self.client.post(settings.endpoint, **self._request_body(settings, params))
         except (httpx.TransportError, httpx.InvalidURL) as error:
             raise _transport_error(error) from None
-        return parse_response(response.status_code, response.headers, response.content, params, normalize=normalize)
+        return _parse(response, params, normalize)
 
     async def _asend(
         self, settings: ClientSettings, params: Mapping[str, str], normalize: bool
@@ -287,7 +296,7 @@ class ConvosoHook(BaseHook):
             response = await client.post(settings.endpoint, **self._request_body(settings, params))
         except (httpx.TransportError, httpx.InvalidURL) as error:
             raise _transport_error(error) from None
-        return parse_response(response.status_code, response.headers, response.content, params, normalize=normalize)
+        return _parse(response, params, normalize)
 
     def fetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
         """One call with already-validated ``params`` (see :func:`params.build_params`), retried."""
@@ -353,7 +362,8 @@ class ConvosoHook(BaseHook):
             rows = self.get_agent_performance()
         except Exception as error:
             message = str(error)
-            token = self.__dict__.get("settings", ClientSettings()).token
+            settings = self.__dict__.get("settings")
+            token = settings.token if settings is not None else ""
             if token:
                 message = message.replace(token, "***")
             return False, f"{type(error).__name__}: {message}"
@@ -365,6 +375,8 @@ REQUEST_ARGS = ("date_start", "date_end", "campaign_ids", "list_ids", "queue_ids
 
 def request_params(**arguments: Any) -> dict[str, str]:
     """Validated request parameters (see :func:`params.build_params`); bad input fails the task at once."""
+    from airflow_provider_convoso.params import build_params
+
     try:
         return build_params(**arguments)
     except ConvosoInputError as error:
@@ -373,3 +385,18 @@ def request_params(**arguments: Any) -> dict[str, str]:
 
 def _validated(arguments: Mapping[str, Any]) -> dict[str, str]:
     return request_params(**{name: arguments[name] for name in REQUEST_ARGS})
+
+
+class AgentPerformanceRequest:
+    """The templated request arguments that the operator and the sensor share."""
+
+    convoso_conn_id: str
+
+    def _store_request(self, arguments: Mapping[str, Any]) -> None:
+        """Keep ``convoso_conn_id`` and the request arguments (from ``locals()`` of ``__init__``)."""
+        for name in ("convoso_conn_id", *REQUEST_ARGS):
+            setattr(self, name, arguments[name])
+
+    def _params(self) -> dict[str, str]:
+        """The rendered arguments, validated; bad input fails the task before any request."""
+        return _validated({name: getattr(self, name) for name in REQUEST_ARGS})

@@ -10,15 +10,13 @@ from typing import Any
 
 from airflow_provider_convoso.compat import BaseOperator, asset, fail_fast, is_asset_alias, object_storage_path
 from airflow_provider_convoso.exceptions import ConvosoInputError
-from airflow_provider_convoso.hooks.convoso import REQUEST_ARGS, ConvosoHook, request_params
-from airflow_provider_convoso.output import resolve_format, serialize, storage_uri, write_atomically
-from airflow_provider_convoso.params import iter_days
+from airflow_provider_convoso.hooks.convoso import REQUEST_ARGS, AgentPerformanceRequest, ConvosoHook
 
 DEFAULT_MAX_XCOM_BYTES = 1024 * 1024
 _PROGRESS_EVERY_S = 5.0
 
 
-class AgentPerformanceOperator(BaseOperator):
+class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
     """Pull agent performance from Convoso and return it, or write it to object storage.
 
     With no ``output_path`` the typed records go to XCom (guarded by ``max_xcom_bytes``).
@@ -72,14 +70,7 @@ class AgentPerformanceOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.convoso_conn_id = convoso_conn_id
-        self.date_start = date_start
-        self.date_end = date_end
-        self.campaign_ids = campaign_ids
-        self.list_ids = list_ids
-        self.queue_ids = queue_ids
-        self.user_ids = user_ids
-        self.status_ids = status_ids
+        self._store_request(locals())
         self.output_path = output_path
         self.output_conn_id = output_conn_id
         self.output_format = output_format
@@ -93,10 +84,9 @@ class AgentPerformanceOperator(BaseOperator):
 
     # -- execution ---------------------------------------------------------------------
 
-    def _params(self) -> dict[str, str]:
-        return request_params(**{name: getattr(self, name) for name in REQUEST_ARGS})
-
     def execute(self, context: Any) -> Any:
+        from airflow_provider_convoso.output import resolve_format, serialize, storage_uri, write_atomically
+
         params = self._params()
         fmt = self._checked(resolve_format, self.output_format, self.output_path)
         if self.split_by_day and not ("date_start" in params and "date_end" in params):
@@ -135,6 +125,8 @@ class AgentPerformanceOperator(BaseOperator):
     def _fetch_by_day(self, hook: ConvosoHook, params: dict[str, str]) -> list[dict[str, Any]]:
         """One request per day, at most ``max_concurrency`` in flight, on one shared client."""
         from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+        from airflow_provider_convoso.params import iter_days
 
         days = iter_days(dt.date.fromisoformat(params["date_start"]), dt.date.fromisoformat(params["date_end"]))
         hook.client  # noqa: B018 - read the connection and open the pool once, before the threads start

@@ -18,10 +18,10 @@ from airflow_provider_convoso.compat import (
     fail_fast,
 )
 from airflow_provider_convoso.exceptions import ConvosoError, ConvosoPermanentError, ConvosoTransientError
-from airflow_provider_convoso.hooks.convoso import REQUEST_ARGS, ConvosoHook, request_params
+from airflow_provider_convoso.hooks.convoso import REQUEST_ARGS, AgentPerformanceRequest, ConvosoHook
 
 
-class AgentPerformanceSensor(BaseSensorOperator):
+class AgentPerformanceSensor(AgentPerformanceRequest, BaseSensorOperator):
     """Succeed once an agent-performance call returns at least ``min_rows`` rows.
 
     Permanent errors (auth, invalid filter, validation) fail at once; transient ones are
@@ -51,14 +51,7 @@ class AgentPerformanceSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.convoso_conn_id = convoso_conn_id
-        self.date_start = date_start
-        self.date_end = date_end
-        self.campaign_ids = campaign_ids
-        self.list_ids = list_ids
-        self.queue_ids = queue_ids
-        self.user_ids = user_ids
-        self.status_ids = status_ids
+        self._store_request(locals())
         if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 0:
             raise ValueError(f"min_rows must be a non-negative integer, got {min_rows!r}")
         self.min_rows = min_rows
@@ -67,9 +60,6 @@ class AgentPerformanceSensor(BaseSensorOperator):
     @cached_property
     def hook(self) -> ConvosoHook:
         return ConvosoHook(convoso_conn_id=self.convoso_conn_id)
-
-    def _params(self) -> dict[str, str]:
-        return request_params(**{name: getattr(self, name) for name in REQUEST_ARGS})
 
     def poke(self, context: Any) -> PokeReturnValue:
         params = self._params()
