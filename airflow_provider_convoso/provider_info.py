@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_convoso import __version__
+from airflow_provider_convoso.settings import EXTRA_FIELDS, UI_FIELD_BEHAVIOUR
 
 _INTEGRATION = "Convoso"
 
@@ -47,6 +48,15 @@ def get_provider_info() -> dict[str, Any]:
                 "connection-type": "convoso",
                 "hook-class-name": "airflow_provider_convoso.hooks.convoso.ConvosoHook",
                 "hook-name": "Convoso",
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": {
+                    name: {
+                        "label": field["label"],
+                        "description": field["description"],
+                        "schema": {"type": [field["type"], "null"]},
+                    }
+                    for name, field in EXTRA_FIELDS.items()
+                },
             }
         ],
     }

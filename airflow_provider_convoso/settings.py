@@ -22,6 +22,32 @@ REQUEST_FORMATS = ("json", "form")
 RequestFormat = Literal["json", "form"]
 
 
+#: Connection extras, for both connection forms (Flask widgets on 2.11, ``conn-fields`` on 3.x).
+EXTRA_FIELDS: dict[str, dict[str, Any]] = {
+    "timeout": {"label": "Timeout (seconds)", "placeholder": "30", "type": "number",
+                "description": "Seconds to wait for one HTTP answer."},
+    "max_retries": {"label": "Max retries", "placeholder": "5", "type": "integer",
+                    "description": "Retries of a transient failure (429, 5xx, timeout, reset)."},
+    "retry_backoff": {"label": "Retry backoff (seconds)", "placeholder": "1", "type": "number",
+                      "description": "Base of the exponential backoff, with full jitter."},
+    "retry_max_wait": {"label": "Max wait between retries (seconds)", "placeholder": "60", "type": "number",
+                       "description": "Cap on one backoff or Retry-After wait."},
+    "request_format": {"label": "Request format", "placeholder": "json", "type": "string",
+                       "description": "json (the contract's) or form (form-encoded POST)."},
+    "verify": {"label": "Verify TLS", "placeholder": "true", "type": "boolean",
+               "description": "Set false only for a test endpoint; a warning is logged."},
+}  # fmt: skip
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["login", "schema", "port"],
+    "relabeling": {"password": "Auth Token", "host": "API base URL"},
+    "placeholders": {
+        "host": "https://api.convoso.com",
+        "password": "Convoso auth token with Agent Performance access",
+        **{name: field["placeholder"] for name, field in EXTRA_FIELDS.items()},
+    },
+}
+
+
 @dataclass(frozen=True)
 class ClientSettings:
     """What the hook needs to call the API. The token is kept out of ``repr``."""

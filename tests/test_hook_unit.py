@@ -155,3 +155,18 @@ def test_test_connection_message_never_has_token(monkeypatch: pytest.MonkeyPatch
     assert ok is False and "ConvosoAuthError" in message and TOKEN not in message
     good = _hook(monkeypatch, lambda r: httpx.Response(200, json=[{"user_id": "1"}]))
     assert good.test_connection() == (True, "Connected: the token can read agent performance (1 agent rows today).")
+
+
+def test_connection_form_widgets_or_conn_fields() -> None:
+    """2.11's Flask UI builds widgets for the extras; Airflow 3's UI reads ``conn-fields``."""
+    import importlib.util
+
+    if importlib.util.find_spec("flask_appbuilder") is None:
+        with pytest.raises(ModuleNotFoundError):
+            ConvosoHook.get_connection_form_widgets()
+        from airflow_provider_convoso.provider_info import get_provider_info
+
+        assert "timeout" in get_provider_info()["connection-types"][0]["conn-fields"]
+        return
+    widgets = ConvosoHook.get_connection_form_widgets()
+    assert set(widgets) == {"timeout", "max_retries", "retry_backoff", "retry_max_wait", "request_format", "verify"}

@@ -48,10 +48,17 @@ def test_provider_info_validates_against_airflows_schema() -> None:
         for module in info[section][0]["python-modules"]:
             __import__(module)
     [conn_type] = info["connection-types"]
-    assert conn_type == {
-        "connection-type": "convoso",
-        "hook-class-name": "airflow_provider_convoso.hooks.convoso.ConvosoHook",
-        "hook-name": "Convoso",
+    assert conn_type["connection-type"] == "convoso"
+    assert conn_type["hook-class-name"] == "airflow_provider_convoso.hooks.convoso.ConvosoHook"
+    assert conn_type["hook-name"] == "Convoso"
+    assert conn_type["ui-field-behaviour"]["hidden-fields"] == ["login", "schema", "port"]
+    assert set(conn_type["conn-fields"]) == {
+        "timeout",
+        "max_retries",
+        "retry_backoff",
+        "retry_max_wait",
+        "request_format",
+        "verify",
     }
 
 

@@ -33,16 +33,6 @@ if TYPE_CHECKING:
 
     from airflow_provider_convoso.settings import ClientSettings
 
-_EXTRA_FIELDS: dict[str, tuple[str, str, str]] = {
-    # name: (label, placeholder, description)
-    "timeout": ("Timeout (seconds)", "30", "Seconds to wait for one HTTP answer."),
-    "max_retries": ("Max retries", "5", "Retries of a transient failure (429, 5xx, timeout, reset)."),
-    "retry_backoff": ("Retry backoff (seconds)", "1", "Base of the exponential backoff, with full jitter."),
-    "retry_max_wait": ("Max wait between retries (seconds)", "60", "Cap on one backoff or Retry-After wait."),
-    "request_format": ("Request format", "json", "json (the contract's) or form (form-encoded POST)."),
-    "verify": ("Verify TLS", "true", "Set false only for a test endpoint; a warning is logged."),
-}
-
 
 def _transport_error(error: Exception) -> ConvosoError:
     """A network-level failure as a typed error.
@@ -135,15 +125,9 @@ class ConvosoHook(BaseHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Hide unused fields and relabel the two that matter."""
-        return {
-            "hidden_fields": ["login", "schema", "port"],
-            "relabeling": {"password": "Auth Token", "host": "API base URL"},
-            "placeholders": {
-                "host": "https://api.convoso.com",
-                "password": "Convoso auth token with Agent Performance access",
-                **{name: placeholder for name, (_, placeholder, _) in _EXTRA_FIELDS.items()},
-            },
-        }
+        from airflow_provider_convoso.settings import UI_FIELD_BEHAVIOUR
+
+        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
@@ -152,9 +136,13 @@ class ConvosoHook(BaseHook):
         from flask_babel import lazy_gettext
         from wtforms import StringField
 
+        from airflow_provider_convoso.settings import EXTRA_FIELDS
+
         return {
-            name: StringField(lazy_gettext(label), widget=BS3TextFieldWidget(), description=description)
-            for name, (label, _, description) in _EXTRA_FIELDS.items()
+            name: StringField(
+                lazy_gettext(field["label"]), widget=BS3TextFieldWidget(), description=field["description"]
+            )
+            for name, field in EXTRA_FIELDS.items()
         }
 
     # -- settings and clients ----------------------------------------------------------
