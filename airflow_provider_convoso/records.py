@@ -139,7 +139,9 @@ def normalize_record(raw: Mapping[str, Any], *, in_place: bool = False) -> dict[
     once per agent per call, so values already of the right type take the shortest path.
     """
     record = raw if in_place and isinstance(raw, dict) else dict(raw)
-    for field, value in list(record.items()):
+    companions: list[tuple[str, int | None]] = []
+    # Only existing keys are rewritten while iterating; companions are added afterwards.
+    for field, value in record.items():
         kind = _KINDS.get(field)
         if kind is None:
             continue
@@ -153,14 +155,15 @@ def normalize_record(raw: Mapping[str, Any], *, in_place: bool = False) -> dict[
             if value is not None and type(value) is not str:
                 record[field] = _to_str(field, value)
         elif value is None:
-            record[kind] = None
+            companions.append((kind, None))
         else:
             match = _DURATION_RE.fullmatch(value) if type(value) is str else None
             if match:
-                record[kind] = int(match[1]) * 3600 + int(match[2]) * 60 + int(match[3])
+                companions.append((kind, int(match[1]) * 3600 + int(match[2]) * 60 + int(match[3])))
             else:
-                record[kind] = parse_duration(value, field)
+                companions.append((kind, parse_duration(value, field)))
                 record[field] = value.strip()
+    record.update(companions)
     return record
 
 
