@@ -146,6 +146,7 @@ def test_xcom_size_guard(convoso_conn: Any) -> None:
         ({"split_by_day": True, "date_start": "2026-03-01"}, "split_by_day=True needs both"),
         ({"campaign_ids": "1;2"}, "campaign_ids element"),
         ({"date_start": "yesterday"}, "date_start must be a date"),
+        ({"output_path": "nosuchscheme://bucket/x.csv"}, "output_path 'nosuchscheme://bucket/x.csv' is not usable"),
     ],
 )
 def test_bad_input_fails_before_any_request(convoso_conn: Any, kwargs: dict, message: str) -> None:

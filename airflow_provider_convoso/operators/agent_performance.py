@@ -91,6 +91,7 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         fmt = self._checked(resolve_format, self.output_format, self.output_path)
         if self.split_by_day and not ("date_start" in params and "date_end" in params):
             raise fail_fast(ConvosoInputError("split_by_day=True needs both date_start and date_end"))
+        path = self._storage_path() if self.output_path else None
         hook = ConvosoHook(convoso_conn_id=self.convoso_conn_id)
         try:
             records = (
@@ -98,10 +99,9 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             )
         finally:
             hook.close()
-        if not self.output_path:
+        if path is None:
             return self._to_xcom(records)
         data = self._checked(serialize, records, fmt, split_by_day=self.split_by_day)
-        path = object_storage_path(str(self.output_path), self.output_conn_id or None)
         write_atomically(path, data)
         self._written = uri = storage_uri(str(self.output_path))
         self.log.info("Wrote %d agent rows (%d bytes, %s) to %s", len(records), len(data), fmt, uri)
@@ -114,6 +114,15 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             "date_start": params.get("date_start"),
             "date_end": params.get("date_end"),
         }
+
+    def _storage_path(self) -> Any:
+        """The output location, resolved before any request so a bad path fails first."""
+        try:
+            path = object_storage_path(str(self.output_path), self.output_conn_id or None)
+            path.fs  # noqa: B018 - 2.11 resolves the filesystem lazily; resolve it now
+        except ValueError as error:
+            raise fail_fast(ConvosoInputError(f"output_path {self.output_path!r} is not usable: {error}")) from None
+        return path
 
     @staticmethod
     def _checked(function: Any, *args: Any, **kwargs: Any) -> Any:
