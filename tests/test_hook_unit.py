@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -89,7 +90,7 @@ def test_invalid_input_fails_before_any_request(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_retry_after_is_honoured_and_logged_without_payload(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str], mocker: Any
 ) -> None:
     answers = iter(
         [
@@ -99,7 +100,7 @@ def test_retry_after_is_honoured_and_logged_without_payload(
         ]
     )
     sleeps: list[float] = []
-    monkeypatch.setattr("tenacity.nap.time.sleep", sleeps.append)
+    mocker.patch("tenacity.nap.time.sleep", side_effect=sleeps.append)
     hook = _hook(monkeypatch, lambda request: next(answers), retry_backoff=0.5, retry_max_wait=0.25)
     with caplog.at_level(logging.WARNING):
         assert hook.get_agent_performance() == []

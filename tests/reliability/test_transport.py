@@ -70,16 +70,9 @@ def _self_signed(tmp_path: Path) -> ssl.SSLContext:
 
 
 def test_tls_verification_is_on_by_default_and_a_bad_certificate_is_permanent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mocker: Any
 ) -> None:
-    sends: list[int] = []
-    original = ConvosoHook._send
-
-    def counting_send(self: ConvosoHook, *args: Any, **kwargs: Any) -> Any:
-        sends.append(1)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(ConvosoHook, "_send", counting_send)
+    send = mocker.spy(ConvosoHook, "_send")
     with ConvosoEmulator(token="tls-token", ssl_context=_self_signed(tmp_path)) as emulator:
         assert emulator.url.startswith("https://127.0.0.1:")
         monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_TLS", emulator.connection_json())
@@ -90,7 +83,7 @@ def test_tls_verification_is_on_by_default_and_a_bad_certificate_is_permanent(
         with pytest.raises(ConvosoInputError, match="TLS certificate verification failed") as caught:
             hook.get_agent_performance()
         assert isinstance(caught.value, AirflowFailException)
-        assert sends == [1]  # not retried
+        assert send.call_count == 1  # not retried
         assert emulator.requests == []
 
 
