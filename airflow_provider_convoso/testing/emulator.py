@@ -146,6 +146,10 @@ class ConvosoEmulator:
         self.lists = sorted({x for a in self.agents for x in a.lists})
         self.queues = sorted({q for a in self.agents for q in a.queues})
         self.statuses = sorted({s for a in self.agents for s in a.statuses})
+        self._by_id = {agent.user_id: agent for agent in self.agents}
+        self._known = {
+            attr: frozenset().union(*(getattr(agent, attr) for agent in self.agents)) for _, _, _, attr in _FILTERS
+        }
         self.configure(**knobs)
 
     # -- set-up ------------------------------------------------------------------------
@@ -340,7 +344,12 @@ class ConvosoEmulator:
         start, end = span
         wanted = {name: set(params[name].split(",")) for name, _, _, _ in _FILTERS if name in params}
         out = []
-        for agent in self.agents:
+        candidates = (
+            [self._by_id[uid] for uid in sorted(wanted["user_ids"]) if uid in self._by_id]
+            if "user_ids" in wanted
+            else self.agents
+        )
+        for agent in candidates:
             if any(not (getattr(agent, attr) & wanted[name]) for name, _, _, attr in _FILTERS if name in wanted):
                 continue
             sums: dict[str, int] = {}
@@ -368,10 +377,8 @@ class ConvosoEmulator:
                 except ValueError:
                     return self._error(None, "Invalid date format. Use YYYY-MM-DD")
         for name, code, message, attr in _FILTERS:
-            if name in params:
-                known = set().union(*(getattr(a, attr) for a in self.agents))
-                if any(part not in known for part in params[name].split(",")):
-                    return self._error(code, message)
+            if name in params and any(part not in self._known[attr] for part in params[name].split(",")):
+                return self._error(code, message)
         rows = self.records(params) if self._data_ready(params) else []
         return self._shape(rows)
 
