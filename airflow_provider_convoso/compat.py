@@ -7,7 +7,9 @@ module paths. Everything else in the provider imports these names from here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as AIRFLOW_VERSION
@@ -157,6 +159,17 @@ def fail_fast(error: BaseException) -> BaseException:
     return clone
 
 
+@contextlib.contextmanager
+def failing_fast() -> Iterator[None]:
+    """Re-raise any permanent Convoso error inside the block through :func:`fail_fast`."""
+    from airflow_provider_convoso.exceptions import ConvosoPermanentError
+
+    try:
+        yield
+    except ConvosoPermanentError as error:
+        raise fail_fast(error) from None
+
+
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_0_PLUS",
@@ -173,6 +186,7 @@ __all__ = [
     "conf",
     "dag_test",
     "fail_fast",
+    "failing_fast",
     "is_asset_alias",
     "mask_secret",
     "object_storage_path",

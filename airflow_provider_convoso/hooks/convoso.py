@@ -15,13 +15,12 @@ from airflow_provider_convoso.compat import (
     BaseHook,
     aget_connection,
     amask_secret,
-    fail_fast,
+    failing_fast,
     mask_secret,
 )
 from airflow_provider_convoso.exceptions import (
     ConvosoError,
     ConvosoInputError,
-    ConvosoPermanentError,
     ConvosoTransientError,
 )
 
@@ -167,23 +166,19 @@ class ConvosoHook(BaseHook):
     @cached_property
     def settings(self) -> ClientSettings:
         """Settings from the connection, read once on first use."""
-        try:
+        with failing_fast():
             conn = self.get_connection(self.convoso_conn_id)
             if conn.password:
                 mask_secret(conn.password)
             return self._resolve(conn)
-        except ConvosoPermanentError as error:
-            raise fail_fast(error) from None
 
     async def _asettings(self) -> ClientSettings:
         if "settings" not in self.__dict__:
-            try:
+            with failing_fast():
                 conn = await aget_connection(self.convoso_conn_id)
                 if conn.password:
                     await amask_secret(conn.password)
                 self.__dict__["settings"] = self._resolve(conn)
-            except ConvosoPermanentError as error:
-                raise fail_fast(error) from None
         return self.settings
 
     @property
@@ -291,12 +286,10 @@ class ConvosoHook(BaseHook):
         from tenacity import Retrying
 
         settings = self.settings
-        try:
+        with failing_fast():
             for attempt in Retrying(**self._retry_policy(settings)):
                 with attempt:
                     return self._send(settings, params, normalize)
-        except ConvosoPermanentError as error:
-            raise fail_fast(error) from None
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
     async def afetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
@@ -304,12 +297,10 @@ class ConvosoHook(BaseHook):
         from tenacity import AsyncRetrying
 
         settings = await self._asettings()
-        try:
+        with failing_fast():
             async for attempt in AsyncRetrying(**self._retry_policy(settings)):
                 with attempt:
                     return await self._asend(settings, params, normalize)
-        except ConvosoPermanentError as error:
-            raise fail_fast(error) from None
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
     def get_agent_performance(
@@ -361,18 +352,12 @@ class ConvosoHook(BaseHook):
 REQUEST_ARGS = ("date_start", "date_end", "campaign_ids", "list_ids", "queue_ids", "user_ids", "status_ids")
 
 
-def request_params(**arguments: Any) -> dict[str, str]:
+def _validated(arguments: Mapping[str, Any]) -> dict[str, str]:
     """Validated request parameters (see :func:`params.build_params`); bad input fails the task at once."""
     from airflow_provider_convoso.params import build_params
 
-    try:
-        return build_params(**arguments)
-    except ConvosoInputError as error:
-        raise fail_fast(error) from None
-
-
-def _validated(arguments: Mapping[str, Any]) -> dict[str, str]:
-    return request_params(**{name: arguments[name] for name in REQUEST_ARGS})
+    with failing_fast():
+        return build_params(**{name: arguments[name] for name in REQUEST_ARGS})
 
 
 class AgentPerformanceRequest:

@@ -8,7 +8,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_convoso.compat import BaseOperator, asset, fail_fast, is_asset_alias, object_storage_path
+from airflow_provider_convoso.compat import (
+    BaseOperator,
+    asset,
+    fail_fast,
+    failing_fast,
+    is_asset_alias,
+    object_storage_path,
+)
 from airflow_provider_convoso.exceptions import ConvosoInputError
 from airflow_provider_convoso.hooks.convoso import REQUEST_ARGS, AgentPerformanceRequest, ConvosoHook
 
@@ -88,7 +95,8 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         from airflow_provider_convoso.output import resolve_format, serialize, storage_uri, write_atomically
 
         params = self._params()
-        fmt = self._checked(resolve_format, self.output_format, self.output_path)
+        with failing_fast():
+            fmt = resolve_format(self.output_format, self.output_path)
         if self.split_by_day and not ("date_start" in params and "date_end" in params):
             raise fail_fast(ConvosoInputError("split_by_day=True needs both date_start and date_end"))
         path = self._storage_path() if self.output_path else None
@@ -101,7 +109,8 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             hook.close()
         if path is None:
             return self._to_xcom(records)
-        data = self._checked(serialize, records, fmt, split_by_day=self.split_by_day)
+        with failing_fast():
+            data = serialize(records, fmt, split_by_day=self.split_by_day)
         write_atomically(path, data)
         self._written = uri = storage_uri(str(self.output_path))
         self.log.info("Wrote %d agent rows (%d bytes, %s) to %s", len(records), len(data), fmt, uri)
@@ -123,13 +132,6 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         except ValueError as error:
             raise fail_fast(ConvosoInputError(f"output_path {self.output_path!r} is not usable: {error}")) from None
         return path
-
-    @staticmethod
-    def _checked(function: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except ConvosoInputError as error:
-            raise fail_fast(error) from None
 
     def _fetch_by_day(self, hook: ConvosoHook, params: dict[str, str]) -> list[dict[str, Any]]:
         """One request per day, at most ``max_concurrency`` in flight, on one shared client."""
