@@ -10,7 +10,8 @@ import datetime as dt
 import email.utils
 import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Generator, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -212,3 +213,169 @@ def parse_response(
     """Everything from the raw answer to typed records, or the typed error."""
     check_status(status_code, headers, content)
     return parse_payload(decode_json(content), params, normalize=normalize, owned=True)
+
+
+# -- streaming ------------------------------------------------------------------------
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_SPACE = " \t\n\r"
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # C scanner: (text, index) -> (value, end)
+
+
+class _NotStreamable(Exception):
+    """The body is not laid out as the API lays it out; decode it whole instead."""
+
+
+def _skip(text: str, index: int) -> int:
+    """The index of the next non-whitespace character (or the end)."""
+    if text[index : index + 1] in _SPACE:  # also true at the end ("" in anything)
+        return _WHITESPACE.match(text, index).end()  # type: ignore[union-attr]
+    return index
+
+
+def _value(text: str, index: int) -> tuple[Any, int]:
+    """The JSON value at ``index`` and the index of what follows it (whitespace skipped)."""
+    try:
+        value, end = _scan(text, index)
+    except StopIteration:
+        raise ValueError(f"no JSON value at {index}") from None
+    return value, _skip(text, end)
+
+
+def _after(text: str, index: int, char: str) -> int:
+    """The index past ``char`` (which must be at ``index``) and any whitespace."""
+    if not text.startswith(char, index):
+        raise ValueError(f"expected {char!r} at {index}")
+    return _skip(text, index + 1)
+
+
+def _key(text: str, index: int) -> tuple[str, int]:
+    """An object member's key and the index of its value."""
+    if not text.startswith('"', index):
+        raise ValueError(f"expected a key at {index}")
+    key, index = _value(text, index)
+    return key, _after(text, index, ":")
+
+
+Typer = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _items(text: str, index: int, typed: Typer) -> Generator[dict[str, Any], None, int]:
+    """Each record of the ``data`` array, or each ``user_id: {...}`` entry of the ``data``
+    object, at ``index``; returns the index after it.
+
+    The hot loop of a large answer, so the small helpers above are written out inline.
+    """
+    keyed = text.startswith("{", index)
+    close = "}" if keyed else "]"
+    index = _skip(text, index + 1)
+    if text.startswith(close, index):
+        return _skip(text, index + 1)
+    scan, space, skip = _scan, _SPACE, _WHITESPACE.match
+    key = None
+    try:
+        while True:
+            if keyed:
+                if text[index] != '"':
+                    raise ValueError(f"expected a key at {index}")
+                key, index = scan(text, index)
+                if text[index] in space:
+                    index = skip(text, index).end()  # type: ignore[union-attr]
+                if text[index] != ":":
+                    raise ValueError(f"expected ':' at {index}")
+                index += 1
+                if text[index] in space:
+                    index = skip(text, index).end()  # type: ignore[union-attr]
+            item, index = scan(text, index)
+            if type(item) is not dict:
+                if keyed:
+                    raise ConvosoResponseError(f"keyed data entry {snippet(str(key), 40)!r} is not an object")
+                raise ConvosoResponseError(f"a record is a JSON {type(item).__name__}, not an object")
+            if keyed and "user_id" not in item:
+                item["user_id"] = key
+            yield typed(item)
+            if text[index] in space:
+                index = skip(text, index).end()  # type: ignore[union-attr]
+            if text[index] == close:
+                return _skip(text, index + 1)
+            if text[index] != ",":
+                raise ValueError(f"expected ',' at {index}")
+            index += 1
+            if text[index] in space:
+                index = skip(text, index).end()  # type: ignore[union-attr]
+    except (StopIteration, IndexError):  # no value where one must be, or the text ended
+        raise ValueError(f"malformed data near {index}") from None
+
+
+def _stream(text: str, typed: Typer) -> Generator[dict[str, Any], None, None]:
+    """Records of a body laid out as the API lays it out, decoded one agent at a time.
+
+    That is a bare array, or an envelope whose ``success`` comes before a ``data`` array or
+    object (so a failure is known before any record is handed on). Anything else raises
+    :class:`_NotStreamable` before the first record.
+    """
+    index = _skip(text, 0)
+    if text.startswith("[", index):
+        index = yield from _items(text, index, typed)
+    elif text.startswith("{", index):
+        index = _skip(text, index + 1)
+        members: dict[str, Any] = {}
+        while True:
+            if text.startswith("}", index):
+                raise _NotStreamable  # no 'data' member: a small body, judged whole
+            key, index = _key(text, index)
+            if key == "data":
+                break
+            members[key], index = _value(text, index)
+            if not text.startswith("}", index):
+                index = _after(text, index, ",")
+        if "success" not in members or _is_failure(members):
+            raise _NotStreamable
+        if not text.startswith(("[", "{"), index):
+            raise _NotStreamable
+        index = yield from _items(text, index, typed)
+        while text.startswith(",", index):  # the members after 'data'
+            key, index = _key(text, _skip(text, index + 1))
+            if key == "data":
+                raise ValueError("a second 'data' member")
+            _, index = _value(text, index)
+        index = _after(text, index, "}")
+    else:
+        raise _NotStreamable
+    if index != len(text):
+        raise ValueError(f"extra data at {index}")
+
+
+def _untyped(record: dict[str, Any]) -> dict[str, Any]:
+    return record
+
+
+def _typed(record: dict[str, Any]) -> dict[str, Any]:
+    return normalize_record(record, in_place=True)
+
+
+def iter_records(
+    content: bytes, params: Mapping[str, str] | None = None, *, normalize: bool = True
+) -> Iterator[dict[str, Any]]:
+    """The records of a 2xx body, decoded and typed one agent at a time.
+
+    For large answers: peak memory is the body and its text plus one record, instead of
+    every record as Python objects (about 6x the body). The records, their order and the
+    errors are those of :func:`parse_payload` on the decoded body, except that a keyed
+    object repeating a user id yields every entry. A malformed body can fail after some
+    records were yielded, so a consumer commits its output only once this is exhausted.
+    """
+    if json.detect_encoding(content) != "utf-8":
+        yield from parse_payload(decode_json(content), params, normalize=normalize, owned=True)
+        return
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConvosoResponseError(f"expected a JSON body, got: {snippet(content)}") from None
+    del content  # the text is all that is needed; the caller may drop the bytes
+    try:
+        yield from _stream(text, _typed if normalize else _untyped)
+    except _NotStreamable:  # raised before any record: decode the (small or odd) body whole
+        yield from parse_payload(decode_json(text.encode("utf-8")), params, normalize=normalize, owned=True)
+    except (ValueError, RecursionError):  # JSONDecodeError included
+        raise ConvosoResponseError(f"expected a JSON body, got: {snippet(text) or '(empty body)'}") from None

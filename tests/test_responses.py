@@ -16,7 +16,7 @@ from airflow_provider_convoso.exceptions import (
     ConvosoValidationError,
 )
 from airflow_provider_convoso.records import column_order, format_duration, normalize_record, parse_duration
-from airflow_provider_convoso.responses import parse_response, parse_retry_after
+from airflow_provider_convoso.responses import iter_records, parse_response, parse_retry_after
 
 AGENT = {
     "user_id": "12345",
@@ -203,3 +203,29 @@ def test_retry_after_seconds_and_http_date() -> None:
     assert parse_retry_after("Tue, 03 Mar 2026 11:00:00 GMT", now=now) == 0.0
     assert parse_retry_after("soon", now=now) is None
     assert parse_retry_after(None) is None
+
+
+def test_streaming_hands_on_each_agent_before_decoding_the_next() -> None:
+    head = json.dumps({"success": True, "code": 200, "data": {"1": STRINGY}})[:-2]
+    records = iter_records((head + ', "2": {"calls": "1"}, "3": {oops}}}').encode())
+    first = next(records)
+    assert first["user_id"] == "12345" and first["talk_seconds"] == 35130
+    assert next(records) == {"calls": 1, "user_id": "2"}
+    with pytest.raises(ConvosoResponseError, match="expected a JSON body"):
+        next(records)
+
+
+def test_streaming_falls_back_to_the_whole_body_when_data_precedes_success() -> None:
+    body = b'{"data": {"7": {"calls": "2"}}, "success": false, "error": "Invalid authentication token"}'
+    with pytest.raises(ConvosoAuthError):
+        list(iter_records(body))
+    assert list(iter_records(b'{"data": [{"calls": "2"}], "success": true}')) == [{"calls": 2}]
+    assert list(iter_records(b"\xef\xbb\xbf[]")) == [] and list(iter_records('[{"am": 1}]'.encode("utf-16"))) == [
+        {"am": 1}
+    ]
+
+
+def test_streaming_keeps_every_entry_of_a_keyed_object_that_repeats_a_user_id() -> None:
+    body = b'{"success": true, "data": {"9": {"calls": "1"}, "9": {"calls": "2"}}}'
+    assert [r["calls"] for r in iter_records(body)] == [1, 2]
+    assert [r["calls"] for r in parse_response(200, {}, body)] == [2]

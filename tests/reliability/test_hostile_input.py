@@ -14,7 +14,7 @@ from airflow_provider_convoso.exceptions import ConvosoAPIError, ConvosoResponse
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.params import FILTER_PARAMS, build_params
 from airflow_provider_convoso.records import DOCUMENTED_FIELDS, format_duration, normalize_record, parse_duration
-from airflow_provider_convoso.responses import parse_payload, parse_response
+from airflow_provider_convoso.responses import iter_records, parse_payload, parse_response
 
 scalars = st.one_of(
     st.none(),
@@ -163,3 +163,32 @@ def test_durations_parse_or_raise_response_error(text: str) -> None:
 @given(st.integers(min_value=0, max_value=10**12))
 def test_durations_round_trip(seconds: int) -> None:
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+layouts = st.sampled_from(
+    [{}, {"indent": 2}, {"separators": (",", ":")}, {"ensure_ascii": False}, {"indent": "\t", "sort_keys": True}]
+)
+
+
+def _outcome(call: Any) -> Any:
+    try:
+        return call()
+    except (ConvosoResponseError, ConvosoAPIError) as error:
+        return type(error)
+
+
+@given(payloads, layouts, st.booleans())
+def test_streamed_records_equal_whole_body_records(payload: Any, layout: dict[str, Any], normalize: bool) -> None:
+    body = json.dumps(payload, **layout).encode()
+    whole = _outcome(lambda: parse_response(200, {}, body, normalize=normalize))
+    streamed = _outcome(lambda: list(iter_records(body, normalize=normalize)))
+    assert streamed == whole
+
+
+@given(payloads.map(lambda p: json.dumps(p).encode()), st.data())
+def test_a_damaged_body_streams_to_what_the_whole_body_gives(body: bytes, data: st.DataObject) -> None:
+    cut = data.draw(st.integers(min_value=0, max_value=len(body)))
+    damaged = body[:cut] + data.draw(st.sampled_from([b"", b"}", b"]", b",", b"x", b"\xff", b" {}"])) + body[cut:]
+    whole = _outcome(lambda: parse_response(200, {}, damaged))
+    streamed = _outcome(lambda: list(iter_records(damaged)))
+    assert streamed == whole
