@@ -1,8 +1,8 @@
-"""Serialising records (JSONL, JSON, CSV, Parquet) and writing them atomically.
+"""Writing records as JSONL, JSON, CSV or Parquet, streamed and atomic.
 
-Serialisation is pure; writing takes an ``ObjectStoragePath`` and makes sure the object at
-the target is only ever complete: a local file is written beside the target and renamed,
-an object store gets the bytes in one put (or one completed multipart upload).
+Records are encoded as they arrive (from :func:`responses.iter_records`) into a local
+temporary file; the target, an ``ObjectStoragePath``, only ever holds a complete object:
+a local file is renamed into place, an object store gets one upload.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import csv
 import io
 import json
 import os
+import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow_provider_convoso.exceptions import ConvosoInputError
 from airflow_provider_convoso.records import (
@@ -51,30 +52,87 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def to_jsonl(records: Sequence[dict[str, Any]]) -> bytes:
-    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records).encode("utf-8")
+_BATCH = 1024  # pieces per write (text formats) or records per Arrow batch (Parquet)
 
 
-def to_json(records: Sequence[dict[str, Any]]) -> bytes:
-    return json.dumps(list(records), ensure_ascii=False).encode("utf-8")
+class _Counter:
+    """Counts the records that pass through, for the summary."""
+
+    def __init__(self, records: Iterable[dict[str, Any]]) -> None:
+        self._records = records
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for record in self._records:
+            self.rows += 1
+            yield record
 
 
-def to_csv(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+def _batches(records: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
     for record in records:
+        batch.append(record)
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _write_text(handle: BinaryIO, pieces: Iterable[str]) -> None:
+    """Write text pieces in UTF-8, a batch at a time (records are encoded as they arrive)."""
+    buffer: list[str] = []
+    for piece in pieces:
+        buffer.append(piece)
+        if len(buffer) == _BATCH:
+            handle.write("".join(buffer).encode("utf-8"))
+            buffer.clear()
+    handle.write("".join(buffer).encode("utf-8"))
+
+
+def _jsonl_pieces(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    for record in records:
+        yield encode(record) + "\n"
+
+
+def _json_pieces(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    separator = "["
+    for record in records:
+        yield separator + encode(record)
+        separator = ", "
+    yield "[]" if separator == "[" else "]"
+
+
+def _write_csv(handle: BinaryIO, records: Iterable[dict[str, Any]], columns: Sequence[str]) -> set[str]:
+    """Rows under ``columns``; returns the keys that had no column (the caller rewrites)."""
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(columns)
+    known = set(columns)
+    missing: set[str] = set()
+    for record in records:
+        if not known.issuperset(record):
+            missing.update(set(record).difference(known))
         writer.writerow([_cell(record.get(column)) for column in columns])
-    return buffer.getvalue().encode("utf-8")
+    text.flush()
+    text.detach()
+    return missing
 
 
 def _arrow_type(pa: Any, column: str, values: list[Any]) -> Any:
+    """A typed column's Arrow type: fixed for the contract's fields, else inferred."""
     if column == "date":
         return pa.date32()
     if column in INT_FIELDS or column in COMPANION_FIELDS:
         return pa.int64()
     if column in FLOAT_FIELDS:
         return pa.float64()
+    return _inferred_type(pa, values)
+
+
+def _inferred_type(pa: Any, values: list[Any]) -> Any:
     kinds = {type(value) for value in values if value is not None}
     if kinds == {bool}:
         return pa.bool_()
@@ -85,8 +143,29 @@ def _arrow_type(pa: Any, column: str, values: list[Any]) -> Any:
     return pa.string()
 
 
-def to_parquet(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
-    """Typed columns; unknown non-scalar values are stored as JSON text."""
+def _arrow_array(pa: Any, column: str, values: list[Any], arrow_type: Any = None) -> Any:
+    """One typed column; unknown non-scalar values become JSON text."""
+    import datetime as dt
+
+    arrow_type = arrow_type or _arrow_type(pa, column, values)
+    if arrow_type == pa.date32():
+        values = [dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values]
+    elif arrow_type == pa.string():
+        values = [None if v is None else v if isinstance(v, str) else json.dumps(v) for v in values]
+    elif arrow_type == pa.float64():
+        values = [None if v is None else float(v) for v in values]
+    return pa.array(values, type=arrow_type)
+
+
+def _write_parquet(
+    handle: BinaryIO, records: Iterable[dict[str, Any]], extra_first: tuple[str, ...], typed: bool
+) -> None:
+    """Columns built an Arrow batch at a time, so the rows never sit in memory as dicts.
+
+    Typed records have fixed column types (and every documented column, even when empty);
+    any other field, and every field of records left as the API sent them, is kept as
+    Python values until the end, when its type can be inferred from every row.
+    """
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -94,38 +173,54 @@ def to_parquet(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> byt
         raise ConvosoInputError(
             "output_format 'parquet' needs pyarrow: pip install 'airflow-provider-convoso[parquet]'"
         ) from None
-    import datetime as dt
+    order = column_order([], extra_first=extra_first)
+    fixed = order if typed else list(extra_first)
+    fixed_set = set(fixed)
+    chunks: dict[str, list[Any]] = {column: [] for column in fixed}
+    inferred: dict[str, list[Any]] = {}
+    rows = 0
+    for batch in _batches(records):
+        for column in fixed:
+            chunks[column].append(_arrow_array(pa, column, [record.get(column) for record in batch]))
+        for record in batch:
+            if not fixed_set.issuperset(record):
+                for column in set(record).difference(fixed_set):
+                    inferred.setdefault(column, [])
+        for column, values in inferred.items():
+            values.extend([None] * (rows - len(values)))
+            values.extend(record.get(column) for record in batch)
+        rows += len(batch)
+    columns = {column: pa.chunked_array(parts, type=_arrow_type(pa, column, [])) for column, parts in chunks.items()}
+    rank = {column: position for position, column in enumerate(order)}
+    for column in sorted(inferred, key=lambda name: (rank.get(name, len(rank)), name)):
+        values = inferred[column] + [None] * (rows - len(inferred[column]))
+        columns[column] = pa.chunked_array([_arrow_array(pa, column, values, _inferred_type(pa, values))])
+    table = pa.Table.from_arrays(list(columns.values()), names=list(columns))
+    pq.write_table(table, handle, compression="snappy")
 
-    arrays, fields = [], []
-    for column in columns:
-        values = [record.get(column) for record in records]
-        arrow_type = _arrow_type(pa, column, values)
-        if arrow_type == pa.date32():
-            values = [dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values]
-        elif arrow_type == pa.string():
-            values = [None if v is None else v if isinstance(v, str) else json.dumps(v) for v in values]
-        elif arrow_type == pa.float64():
-            values = [None if v is None else float(v) for v in values]
-        arrays.append(pa.array(values, type=arrow_type))
-        fields.append(pa.field(column, arrow_type))
-    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="snappy")
-    return sink.getvalue()
 
-
-def serialize(records: Sequence[dict[str, Any]], fmt: str, *, split_by_day: bool = False) -> bytes:
-    """Bytes of ``records`` in ``fmt``; an empty list gives a valid empty file."""
+def _write(
+    handle: BinaryIO,
+    records: Callable[[], Iterable[dict[str, Any]]],
+    fmt: str,
+    extra_first: tuple[str, ...],
+    typed: bool,
+) -> None:
     if fmt == "jsonl":
-        return to_jsonl(records)
-    if fmt == "json":
-        return to_json(records)
-    columns = column_order(list(records), extra_first=("date",) if split_by_day else ())
-    if fmt == "csv":
-        return to_csv(records, columns)
-    if fmt == "parquet":
-        return to_parquet(records, columns)
-    raise ConvosoInputError(f"output_format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        _write_text(handle, _jsonl_pieces(records()))
+    elif fmt == "json":
+        _write_text(handle, _json_pieces(records()))
+    elif fmt == "csv":
+        columns = column_order([], extra_first=extra_first)
+        missing = _write_csv(handle, records(), columns)
+        if missing:  # a field outside the contract: start again with a column for it
+            handle.seek(0)
+            handle.truncate()
+            _write_csv(handle, records(), [*columns, *sorted(missing)])
+    elif fmt == "parquet":
+        _write_parquet(handle, records(), extra_first, typed)
+    else:
+        raise ConvosoInputError(f"output_format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
 def storage_uri(output_path: str) -> str:
@@ -139,20 +234,51 @@ def storage_uri(output_path: str) -> str:
     return "file://" + os.path.abspath(text)
 
 
-def write_atomically(path: ObjectStoragePath, data: bytes) -> None:
-    """Write ``data`` so that ``path`` holds the previous object, or none, until it is complete."""
-    if path.protocol in _LOCAL_PROTOCOLS:
+def write_records(
+    path: ObjectStoragePath,
+    records: Callable[[], Iterable[dict[str, Any]]],
+    fmt: str,
+    *,
+    extra_first: tuple[str, ...] = (),
+    typed: bool = True,
+) -> tuple[int, int]:
+    """Stream ``records()`` into ``path`` as ``fmt``; returns (rows, bytes).
+
+    The records go to a local temporary file as they arrive, so a large answer never sits
+    in memory twice. ``path`` holds the previous object, or none, until the file is
+    complete: a local target is renamed into place; an object store receives one upload
+    (S3, GCS and Azure make an object visible only when its upload completes). If the
+    records fail part-way, nothing is written. ``records`` may be called a second time
+    (a CSV meeting a field outside the contract starts again with a column for it).
+    ``typed`` says the records went through :func:`records.normalize_record`, so Parquet
+    can give the contract's fields their fixed types.
+    """
+    local = path.protocol in _LOCAL_PROTOCOLS
+    if local:
         target = Path(path.path)
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            with open(temporary, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+    else:
+        descriptor, name = tempfile.mkstemp(prefix="convoso-", suffix=".tmp")
+        os.close(descriptor)
+        temporary = Path(name)
+    try:
+        counted: _Counter | None = None
+
+        def source() -> Iterable[dict[str, Any]]:
+            nonlocal counted
+            counted = _Counter(records())
+            return counted
+
+        with open(temporary, "wb") as handle:
+            _write(handle, source, fmt, extra_first, typed)
+            handle.flush()
+            size = handle.tell()
+            os.fsync(handle.fileno())
+        if local:
             os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
-        return
-    # One put: S3, GCS and Azure make an object visible only when the upload completes.
-    path.fs.pipe_file(path.path, data)
+        else:
+            path.fs.put_file(str(temporary), path.path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return (counted.rows if counted else 0), size

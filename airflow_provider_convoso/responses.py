@@ -202,6 +202,13 @@ def check_status(status_code: int, headers: Mapping[str, str], content: bytes) -
     raise ConvosoAPIError(f"{label}{hint}: {detail}", error_code=status_code)
 
 
+def parse_body(
+    content: bytes, params: Mapping[str, str] | None = None, *, normalize: bool = True
+) -> list[dict[str, Any]]:
+    """Typed records from a 2xx body, decoded whole (the quickest way for small answers)."""
+    return parse_payload(decode_json(content), params, normalize=normalize, owned=True)
+
+
 def parse_response(
     status_code: int,
     headers: Mapping[str, str],
@@ -212,7 +219,7 @@ def parse_response(
 ) -> list[dict[str, Any]]:
     """Everything from the raw answer to typed records, or the typed error."""
     check_status(status_code, headers, content)
-    return parse_payload(decode_json(content), params, normalize=normalize, owned=True)
+    return parse_body(content, params, normalize=normalize)
 
 
 # -- streaming ------------------------------------------------------------------------
@@ -366,7 +373,7 @@ def iter_records(
     records were yielded, so a consumer commits its output only once this is exhausted.
     """
     if json.detect_encoding(content) != "utf-8":
-        yield from parse_payload(decode_json(content), params, normalize=normalize, owned=True)
+        yield from parse_body(content, params, normalize=normalize)
         return
     try:
         text = content.decode("utf-8")
@@ -376,6 +383,6 @@ def iter_records(
     try:
         yield from _stream(text, _typed if normalize else _untyped)
     except _NotStreamable:  # raised before any record: decode the (small or odd) body whole
-        yield from parse_payload(decode_json(text.encode("utf-8")), params, normalize=normalize, owned=True)
+        yield from parse_body(text.encode("utf-8"), params, normalize=normalize)
     except (ValueError, RecursionError):  # JSONDecodeError included
         raise ConvosoResponseError(f"expected a JSON body, got: {snippet(text) or '(empty body)'}") from None

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +11,7 @@ from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS, AirflowFailExcep
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoTransientError
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
 from airflow_provider_convoso.records import DOCUMENTED_FIELDS
+from airflow_provider_convoso.testing import read_output
 
 
 def _op(**kwargs: Any) -> AgentPerformanceOperator:
@@ -22,15 +20,7 @@ def _op(**kwargs: Any) -> AgentPerformanceOperator:
 
 
 def _read(fmt: str, data: bytes) -> list[dict[str, Any]]:
-    if fmt == "jsonl":
-        return [json.loads(line) for line in data.decode().splitlines()]
-    if fmt == "json":
-        return json.loads(data)
-    if fmt == "csv":
-        return list(csv.DictReader(io.StringIO(data.decode())))
-    import pyarrow.parquet as pq
-
-    return pq.read_table(io.BytesIO(data)).to_pylist()
+    return read_output(data, fmt)
 
 
 def test_xcom_mode_returns_typed_records(convoso_conn: Any) -> None:
@@ -179,14 +169,12 @@ def test_split_by_day_bounds_concurrency_and_orders_output(
         line for line in (caplog.text + captured.out + captured.err).splitlines() if "Convoso backfill:" in line
     ]
     assert progress
-    assert f"31/31 days done, {len(rows)} rows" in progress[-1]
-    keys = [(r["date"], r["user_id"]) for r in rows]
-    assert keys == sorted(keys) and list(rows[0])[0] == "date"
-    # Each day's rows are what a single-day request returns.
+    assert "31/31 days done" in progress[-1] and "MiB received" in progress[-1]
+    dates = [r["date"] for r in rows]
+    assert dates == sorted(dates) and list(rows[0])[0] == "date"
+    # Each day's rows are what a single-day request returns, in the API's order.
     day = _op(date_start="2026-01-07", date_end="2026-01-07").execute({})
-    assert [{k: v for k, v in r.items() if k != "date"} for r in rows if r["date"] == "2026-01-07"] == sorted(
-        day, key=lambda r: r["user_id"]
-    )
+    assert [{k: v for k, v in r.items() if k != "date"} for r in rows if r["date"] == "2026-01-07"] == day
 
 
 def test_failure_mid_run_keeps_the_previous_object(

@@ -64,10 +64,19 @@ def _ssl_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def _parse(response: httpx.Response, params: Mapping[str, str], normalize: bool) -> list[dict[str, Any]]:
-    from airflow_provider_convoso.responses import parse_response
+def _checked(response: httpx.Response) -> bytes:
+    """The body of a normal answer; a status that is not one raises its typed error."""
+    from airflow_provider_convoso.responses import check_status
 
-    return parse_response(response.status_code, response.headers, response.content, params, normalize=normalize)
+    check_status(response.status_code, response.headers, response.content)
+    return response.content
+
+
+def _records(content: bytes, params: Mapping[str, str], normalize: bool) -> list[dict[str, Any]]:
+    from airflow_provider_convoso.responses import parse_body
+
+    with failing_fast():
+        return parse_body(content, params, normalize=normalize)
 
 
 def _raise_exhausted(state: RetryCallState) -> NoReturn:
@@ -260,18 +269,16 @@ class ConvosoHook(BaseHook):
             "retry_error_callback": _raise_exhausted,
         }
 
-    def _send(self, settings: ClientSettings, params: Mapping[str, str], normalize: bool) -> list[dict[str, Any]]:
+    def _send(self, settings: ClientSettings, params: Mapping[str, str]) -> bytes:
         import httpx
 
         try:
             response = self.client.post(settings.endpoint, **self._request_body(settings, params))
         except (httpx.TransportError, httpx.InvalidURL) as error:
             raise _transport_error(error) from None
-        return _parse(response, params, normalize)
+        return _checked(response)
 
-    async def _asend(
-        self, settings: ClientSettings, params: Mapping[str, str], normalize: bool
-    ) -> list[dict[str, Any]]:
+    async def _asend(self, settings: ClientSettings, params: Mapping[str, str]) -> bytes:
         import httpx
 
         client = await self._aclient()
@@ -279,29 +286,41 @@ class ConvosoHook(BaseHook):
             response = await client.post(settings.endpoint, **self._request_body(settings, params))
         except (httpx.TransportError, httpx.InvalidURL) as error:
             raise _transport_error(error) from None
-        return _parse(response, params, normalize)
+        return _checked(response)
 
-    def fetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
-        """One call with already-validated ``params`` (see :func:`params.build_params`), retried."""
+    def fetch_content(self, params: Mapping[str, str]) -> bytes:
+        """The body of one answered call with already-validated ``params``, retried.
+
+        For large answers: :func:`airflow_provider_convoso.responses.iter_records` reads it
+        one agent at a time. An answer that is an error raises its typed error here.
+        """
         from tenacity import Retrying
 
         settings = self.settings
         with failing_fast():
             for attempt in Retrying(**self._retry_policy(settings)):
                 with attempt:
-                    return self._send(settings, params, normalize)
+                    return self._send(settings, params)
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
-    async def afetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
-        """The async twin of :meth:`fetch`, for triggers."""
+    async def afetch_content(self, params: Mapping[str, str]) -> bytes:
+        """The async twin of :meth:`fetch_content`, for triggers."""
         from tenacity import AsyncRetrying
 
         settings = await self._asettings()
         with failing_fast():
             async for attempt in AsyncRetrying(**self._retry_policy(settings)):
                 with attempt:
-                    return await self._asend(settings, params, normalize)
+                    return await self._asend(settings, params)
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+    def fetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
+        """The records of one call with already-validated ``params`` (see :func:`params.build_params`)."""
+        return _records(self.fetch_content(params), params, normalize)
+
+    async def afetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
+        """The async twin of :meth:`fetch`."""
+        return _records(await self.afetch_content(params), params, normalize)
 
     def get_agent_performance(
         self,

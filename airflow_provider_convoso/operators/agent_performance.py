@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from airflow_provider_convoso.compat import (
@@ -92,7 +92,7 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
     # -- execution ---------------------------------------------------------------------
 
     def execute(self, context: Any) -> Any:
-        from airflow_provider_convoso.output import resolve_format, serialize, storage_uri, write_atomically
+        from airflow_provider_convoso.output import resolve_format, storage_uri, write_records
 
         params = self._params()
         with failing_fast():
@@ -102,24 +102,34 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         path = self._storage_path() if self.output_path else None
         hook = ConvosoHook(convoso_conn_id=self.convoso_conn_id)
         try:
-            records = (
-                self._fetch_by_day(hook, params) if self.split_by_day else hook.fetch(params, normalize=self.normalize)
-            )
+            if path is None and not self.split_by_day:
+                return self._to_xcom(hook.fetch(params, normalize=self.normalize))
+            bodies = self._fetch_by_day(hook, params) if self.split_by_day else {None: hook.fetch_content(params)}
         finally:
             hook.close()
+
+        def records() -> Iterator[dict[str, Any]]:
+            from airflow_provider_convoso.responses import iter_records
+
+            for day, body in bodies.items():
+                for record in iter_records(body, params, normalize=self.normalize):
+                    yield record if day is None else {"date": day, **record}
+
         if path is None:
-            return self._to_xcom(records)
+            with failing_fast():
+                return self._to_xcom(list(records()))
         with failing_fast():
-            data = serialize(records, fmt, split_by_day=self.split_by_day)
-        write_atomically(path, data)
+            rows, size = write_records(
+                path, records, fmt, extra_first=("date",) if self.split_by_day else (), typed=self.normalize
+            )
         self._written = uri = storage_uri(str(self.output_path))
-        self.log.info("Wrote %d agent rows (%d bytes, %s) to %s", len(records), len(data), fmt, uri)
+        self.log.info("Wrote %d agent rows (%d bytes, %s) to %s", rows, size, fmt, uri)
         self._add_asset_events(context, uri)
         return {
             "path": uri,
             "format": fmt,
-            "rows": len(records),
-            "bytes": len(data),
+            "rows": rows,
+            "bytes": size,
             "date_start": params.get("date_start"),
             "date_end": params.get("date_end"),
         }
@@ -133,8 +143,9 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             raise fail_fast(ConvosoInputError(f"output_path {self.output_path!r} is not usable: {error}")) from None
         return path
 
-    def _fetch_by_day(self, hook: ConvosoHook, params: dict[str, str]) -> list[dict[str, Any]]:
-        """One request per day, at most ``max_concurrency`` in flight, on one shared client."""
+    def _fetch_by_day(self, hook: ConvosoHook, params: dict[str, str]) -> dict[str | None, bytes]:
+        """Each day's answer, in day order: one request per day, at most ``max_concurrency``
+        in flight, on one shared client. Bodies stay compact bytes until they are written."""
         from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
         from airflow_provider_convoso.params import iter_days
@@ -142,15 +153,13 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         days = iter_days(dt.date.fromisoformat(params["date_start"]), dt.date.fromisoformat(params["date_end"]))
         hook.client  # noqa: B018 - read the connection and open the pool once, before the threads start
         started = last_report = time.monotonic()
-        by_day: dict[str, list[dict[str, Any]]] = {}
-        rows = 0
+        by_day: dict[str | None, bytes] = {}
+        received = 0
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="convoso-day") as pool:
             pending = {
-                pool.submit(
-                    hook.fetch,
-                    {**params, "date_start": d.isoformat(), "date_end": d.isoformat()},
-                    normalize=self.normalize,
-                ): d.isoformat()
+                pool.submit(hook.fetch_content, {**params, "date_start": d.isoformat(), "date_end": d.isoformat()}): (
+                    d.isoformat()
+                )
                 for d in days
             }
             while pending:
@@ -162,23 +171,19 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
                         for other in pending:
                             other.cancel()
                         raise error
-                    by_day[day] = [{"date": day, **record} for record in future.result()]
-                    rows += len(by_day[day])
+                    by_day[day] = future.result()
+                    received += len(by_day[day])
                 now = time.monotonic()
                 if now - last_report >= _PROGRESS_EVERY_S or not pending:
                     last_report = now
                     self.log.info(
-                        "Convoso backfill: %d/%d days done, %d rows, %.1fs elapsed",
+                        "Convoso backfill: %d/%d days done, %.1f MiB received, %.1fs elapsed",
                         len(by_day),
                         len(days),
-                        rows,
+                        received / 2**20,
                         now - started,
                     )
-        return [
-            record
-            for day in sorted(by_day)
-            for record in sorted(by_day[day], key=lambda r: str(r.get("user_id") or ""))
-        ]
+        return dict(sorted(by_day.items()))
 
     def _to_xcom(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         size = len(json.dumps(records).encode("utf-8"))

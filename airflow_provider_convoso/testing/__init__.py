@@ -7,18 +7,23 @@ Use it in your own DAG tests::
     with ConvosoEmulator(token="test-token") as emulator:
         os.environ["AIRFLOW_CONN_CONVOSO_DEFAULT"] = emulator.connection_json()
         ...
+        rows = read_output(path.read_bytes(), "parquet")  # what the operator wrote
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FAULT_KINDS", "ConvosoEmulator", "RequestRecord"]
+__all__ = ["FAULT_KINDS", "ConvosoEmulator", "RequestRecord", "read_output"]
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use, so ``python -m airflow_provider_convoso.testing.emulator``
     # does not find its own module already imported by the package.
+    if name == "read_output":
+        from airflow_provider_convoso.testing.outputs import read_output
+
+        return read_output
     if name in __all__:
         from airflow_provider_convoso.testing import emulator
 
