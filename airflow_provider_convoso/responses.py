@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import json
 import math
 import re
@@ -357,8 +358,7 @@ def _untyped(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _typed(record: dict[str, Any]) -> dict[str, Any]:
-    return normalize_record(record, in_place=True)
+_typed: Typer = functools.partial(normalize_record, in_place=True)
 
 
 def iter_records(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -10,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from airflow_provider_convoso.compat import object_storage_path
 from airflow_provider_convoso.exceptions import ConvosoResponseError
-from airflow_provider_convoso.output import FORMATS, write_records
+from airflow_provider_convoso.output import FORMATS, _record_encoder, write_records
 from airflow_provider_convoso.records import normalize_record
 from airflow_provider_convoso.testing import read_output
 
@@ -111,3 +114,19 @@ def test_records_failing_part_way_leave_the_previous_object(
     assert path.read_bytes() == b"previous complete object\n"
     assert [p.name for p in path.parent.iterdir()] == [f"agents.{fmt}"]  # no temporary file left beside it
     assert list(spool.iterdir()) == []
+
+
+json_records = st.dictionaries(
+    st.text(max_size=6),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        max_leaves=8,
+    ),
+    max_size=6,
+)
+
+
+@given(json_records)
+def test_the_line_encoder_writes_what_json_dumps_writes(record: dict[str, Any]) -> None:
+    assert _record_encoder()(record) == json.dumps(record, ensure_ascii=False)

@@ -17,6 +17,7 @@ from airflow_provider_convoso.records import (
     FLOAT_FIELDS,
     INT_FIELDS,
     STRING_FIELDS,
+    format_duration,
     normalize_record,
 )
 
@@ -102,7 +103,9 @@ field_values = st.one_of(
     _padded(st.from_regex(r"[0-9]{1,22}", fullmatch=True)),
     _padded(st.from_regex(r"-?[0-9]{1,4}\.[0-9]{0,3}", fullmatch=True)),
     _padded(st.from_regex(r"[0-9]{1,10}:[0-9]{1,3}:[0-9]{1,3}", fullmatch=True)),
-    st.sampled_from(["٣", "²", "1_000", "+5", "nan", "inf", "1e400", "00:00:00", "99:59:59", "9" * 5000]),
+    st.sampled_from(
+        ["٣", "²", "1_000", "+5", "nan", "inf", "1e400", "00:00:00", "99:59:59", "9" * 5000, "51.4", "100", "9999"]
+    ),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
 records = st.dictionaries(st.sampled_from([*DOCUMENTED_FIELDS, "extra", "talk_seconds"]), field_values)
@@ -122,6 +125,26 @@ def test_fast_typing_matches_the_reference(raw: dict[str, Any]) -> None:
     assert typed == expected
     assert [type(value) for value in typed.values()] == [type(expected[key]) for key in typed]
     assert set(typed) == set(expected)
+
+
+canonical = st.fixed_dictionaries(
+    {
+        **{field: st.integers(0, 12_000).map(str) for field in INT_FIELDS},
+        **{field: st.integers(0, 1000).map(lambda n: f"{n / 10:.1f}") for field in FLOAT_FIELDS},
+        **{field: st.integers(0, 99 * 3600 + 3599).map(format_duration) for field in DURATION_FIELDS},
+        "user_id": st.integers(1, 10**6).map(str),
+        "name": st.text(max_size=8),
+        "call_type": st.sampled_from(["", "outbound", "inbound"]),
+    }
+)
+
+
+@given(canonical, st.dictionaries(st.sampled_from([*DOCUMENTED_FIELDS, "extra"]), field_values, max_size=2))
+def test_records_as_the_keyed_shape_sends_them_match_the_reference(
+    record: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    """Mostly the table-lookup path; a change or two sends some of them down the careful one."""
+    test_fast_typing_matches_the_reference.hypothesis.inner_test({**record, **changes})  # type: ignore[attr-defined]
 
 
 def test_typing_in_place_reuses_the_dict_and_a_copy_leaves_the_input_alone() -> None:
