@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_convoso.compat import object_storage_path
 from airflow_provider_convoso.exceptions import ConvosoResponseError
-from airflow_provider_convoso.output import FORMATS, _record_encoder, write_records
+from airflow_provider_convoso.output import FORMATS, ROW_GROUP_ROWS, _record_encoder, write_records
 from airflow_provider_convoso.records import normalize_record
 from airflow_provider_convoso.testing import read_output
 
@@ -83,6 +83,21 @@ def test_parquet_types_a_late_field_from_every_row_and_keeps_contract_types(targ
     assert table.column("team_size").null_count == 2999
     assert table.schema.field("calls").type == pa.int64() and table.schema.field("talk_seconds").type == pa.int64()
     assert table.num_rows == 3000
+
+
+def test_typed_parquet_streams_in_row_groups(target: Any) -> None:
+    import pyarrow.parquet as pq
+
+    path = target("agents.parquet")
+    count, _ = write_records(path, lambda: iter(_agents(ROW_GROUP_ROWS * 2 + 5)), "parquet")
+    parquet = pq.ParquetFile(io.BytesIO(path.read_bytes()))
+    assert count == parquet.metadata.num_rows == ROW_GROUP_ROWS * 2 + 5
+    assert [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)] == [
+        ROW_GROUP_ROWS,
+        ROW_GROUP_ROWS,
+        5,
+    ]
+    assert parquet.read().column("user_id").to_pylist()[-1] == str(ROW_GROUP_ROWS * 2 + 4)
 
 
 def test_parquet_of_untyped_records_infers_every_column(target: Any) -> None:
