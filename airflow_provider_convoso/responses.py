@@ -124,7 +124,7 @@ def _own(item: Mapping[str, Any], owned: bool) -> dict[str, Any]:
 def _records_from_keyed(data: Mapping[str, Any], owned: bool) -> list[dict[str, Any]]:
     records = []
     for key, inner in data.items():
-        if not isinstance(inner, Mapping):
+        if type(inner) is not dict and not isinstance(inner, Mapping):
             raise ConvosoResponseError(f"keyed data entry {snippet(str(key), 40)!r} is not an object")
         record = _own(inner, owned)
         record.setdefault("user_id", key)
@@ -160,9 +160,9 @@ def records_from_payload(
     if not isinstance(data, list):
         raise ConvosoResponseError(f"'data' is a JSON {type(data).__name__}, not a list or an object")
     for item in data:
-        if not isinstance(item, Mapping):
+        if type(item) is not dict and not isinstance(item, Mapping):  # the ABC check is slow: dicts first
             raise ConvosoResponseError(f"a record is a JSON {type(item).__name__}, not an object")
-    return [_own(item, owned) for item in data]
+    return data if owned and type(data) is list else [dict(item) for item in data]
 
 
 def parse_payload(

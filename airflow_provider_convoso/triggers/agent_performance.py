@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow_provider_convoso.compat import BaseTrigger, TriggerEvent
-from airflow_provider_convoso.exceptions import ConvosoPermanentError, ConvosoTransientError
+from airflow_provider_convoso.exceptions import ConvosoTransientError
 
 
 class AgentPerformanceTrigger(BaseTrigger):
@@ -65,16 +66,15 @@ class AgentPerformanceTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
+        polls = 0
         try:
             while True:
+                polls += 1
                 try:
                     rows = len(await hook.afetch(self.params))
                 except ConvosoTransientError as error:
                     self.log.warning("Convoso is not answering yet, will poll again: %s", error)
-                except ConvosoPermanentError as error:
-                    yield TriggerEvent(_error_event(error))
-                    return
-                except Exception as error:
+                except Exception as error:  # permanent errors and bugs alike end the wait
                     yield TriggerEvent(_error_event(error))
                     return
                 else:
@@ -83,7 +83,16 @@ class AgentPerformanceTrigger(BaseTrigger):
                             {"status": "success", "message": f"{rows} agent rows available", "rows": rows}
                         )
                         return
-                    self.log.info("Convoso has %d agent rows, waiting for %d", rows, self.min_rows)
+                    # One line at INFO, then DEBUG: a triggerer runs hundreds of these in one
+                    # loop, and a formatted log line per poll is measurable there.
+                    self.log.log(
+                        logging.INFO if polls == 1 else logging.DEBUG,
+                        "Convoso has %d agent rows, waiting for %d (poll %d, every %ss)",
+                        rows,
+                        self.min_rows,
+                        polls,
+                        self.poke_interval,
+                    )
                 if self.end_time is not None and time.time() + self.poke_interval > self.end_time:
                     yield TriggerEvent(
                         {"status": "timeout", "message": "no agent performance data before the timeout", "rows": 0}
