@@ -7,6 +7,7 @@ a local file is renamed into place, an object store gets one upload.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -294,24 +295,13 @@ def storage_uri(output_path: str) -> str:
     return "file://" + os.path.abspath(text)
 
 
-def write_records(
-    path: ObjectStoragePath,
-    records: Callable[[], Iterable[dict[str, Any]]],
-    fmt: str,
-    *,
-    extra_first: tuple[str, ...] = (),
-    typed: bool = True,
-) -> tuple[int, int]:
-    """Stream ``records()`` into ``path`` as ``fmt``; returns (rows, bytes).
+@contextlib.contextmanager
+def _atomic(path: ObjectStoragePath) -> Iterator[BinaryIO]:
+    """A binary handle whose content becomes the object at ``path`` only if the block completes.
 
-    The records go to a local temporary file as they arrive, so a large answer never sits
-    in memory twice. ``path`` holds the previous object, or none, until the file is
-    complete: a local target is renamed into place; an object store receives one upload
-    (S3, GCS and Azure make an object visible only when its upload completes). If the
-    records fail part-way, nothing is written. ``records`` may be called a second time
-    (a CSV meeting a field outside the contract starts again with a column for it).
-    ``typed`` says the records went through :func:`records.normalize_record`, so Parquet
-    can give the contract's fields their fixed types.
+    A local target is written to a hidden name beside it, fsynced and renamed over it; an
+    object store gets a local temporary file in one upload (S3, GCS and Azure make an object
+    visible only when its upload completes). On any error the target is left as it was.
     """
     local = path.protocol in _LOCAL_PROTOCOLS
     if local:
@@ -324,9 +314,8 @@ def write_records(
         temporary = Path(name)
     try:
         with open(temporary, "wb") as handle:
-            rows = _write(handle, records, fmt, extra_first, typed)
+            yield handle
             handle.flush()
-            size = handle.tell()
             os.fsync(handle.fileno())
         if local:
             os.replace(temporary, target)
@@ -334,4 +323,31 @@ def write_records(
             path.fs.put_file(str(temporary), path.path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_atomically(path: ObjectStoragePath, data: bytes) -> None:
+    """Write ``data`` so that ``path`` holds the previous object, or none, until it is complete."""
+    with _atomic(path) as handle:
+        handle.write(data)
+
+
+def write_records(
+    path: ObjectStoragePath,
+    records: Callable[[], Iterable[dict[str, Any]]],
+    fmt: str,
+    *,
+    extra_first: tuple[str, ...] = (),
+    typed: bool = True,
+) -> tuple[int, int]:
+    """Stream ``records()`` into ``path`` as ``fmt``, atomically; returns (rows, bytes).
+
+    The records are encoded as they arrive, so a large answer never sits in memory twice.
+    If they fail part-way, ``path`` is left as it was. ``records`` may be called a second
+    time (a CSV or typed Parquet meeting a field outside the contract starts again).
+    ``typed`` says the records went through :func:`records.normalize_record`, so Parquet
+    can give the contract's fields their fixed types.
+    """
+    with _atomic(path) as handle:
+        rows = _write(handle, records, fmt, extra_first, typed)
+        size = handle.tell()
     return rows, size

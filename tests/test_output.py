@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_convoso.compat import object_storage_path
 from airflow_provider_convoso.exceptions import ConvosoResponseError
-from airflow_provider_convoso.output import FORMATS, ROW_GROUP_ROWS, _record_encoder, write_records
+from airflow_provider_convoso.output import FORMATS, ROW_GROUP_ROWS, _record_encoder, write_atomically, write_records
 from airflow_provider_convoso.records import normalize_record
 from airflow_provider_convoso.testing import read_output
 
@@ -145,3 +145,11 @@ json_records = st.dictionaries(
 @given(json_records)
 def test_the_line_encoder_writes_what_json_dumps_writes(record: dict[str, Any]) -> None:
     assert _record_encoder()(record) == json.dumps(record, ensure_ascii=False)
+
+
+def test_write_atomically_replaces_the_object_whole(target: Any) -> None:
+    path = target("summary.json")
+    path.write_bytes(b"old")
+    write_atomically(path, b'{"agents": 3}')
+    assert path.read_bytes() == b'{"agents": 3}'
+    assert [p.name for p in path.parent.iterdir()] == ["summary.json"]
