@@ -183,20 +183,16 @@ def normalize_record(raw: Mapping[str, Any], *, in_place: bool = False) -> dict[
         if value is not None and type(value) is not str:
             record[field] = _to_str(field, value)
     for field, companion in _DURATION_ORDER:
-        value = get(field, _MISSING)
-        if value is _MISSING:
-            continue
-        if value is None:
-            record[companion] = None
-            continue
-        if type(value) is str:  # "HH:MM" + ":SS" covers exactly the 8-character spellings
-            head = hours_minutes.get(value[:5])
-            tail = seconds.get(value[5:])
-            if head is not None and tail is not None:
-                record[companion] = head + tail
-                continue
-        record[companion] = parse_duration(value, field)
-        record[field] = value.strip()
+        try:  # "HH:MM" + ":SS" covers exactly the 8-character spellings
+            value = record[field]
+            record[companion] = hours_minutes[value[:5]] + seconds[value[5:]]
+        except (KeyError, TypeError):  # missing, null, or another spelling: rare
+            value = get(field, _MISSING)
+            if value is None:
+                record[companion] = None
+            elif value is not _MISSING:
+                record[companion] = parse_duration(value, field)
+                record[field] = value.strip()
     return record
 
 
