@@ -176,7 +176,7 @@ def parse_payload(
     return [normalize_record(record, in_place=True) for record in records] if normalize else records
 
 
-def decode_json(content: bytes) -> Any:
+def decode_json(content: bytes | str) -> Any:
     """Decode a 2xx body; anything that is not JSON is a :class:`ConvosoResponseError`."""
     try:
         return json.loads(content)
@@ -204,7 +204,7 @@ def check_status(status_code: int, headers: Mapping[str, str], content: bytes) -
 
 
 def parse_body(
-    content: bytes, params: Mapping[str, str] | None = None, *, normalize: bool = True
+    content: bytes | str, params: Mapping[str, str] | None = None, *, normalize: bool = True
 ) -> list[dict[str, Any]]:
     """Typed records from a 2xx body, decoded whole (the quickest way for small answers)."""
     return parse_payload(decode_json(content), params, normalize=normalize, owned=True)
@@ -361,28 +361,40 @@ def _untyped(record: dict[str, Any]) -> dict[str, Any]:
 _typed: Typer = functools.partial(normalize_record, in_place=True)
 
 
+def body_text(content: bytes) -> str | bytes:
+    """A UTF-8 body as text (what :func:`iter_records` reads), any other body unchanged.
+
+    A caller that keeps a large answer for later keeps one copy this way, not the bytes
+    and, while reading, their text too.
+    """
+    if json.detect_encoding(content) != "utf-8":
+        return content
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content
+
+
 def iter_records(
-    content: bytes, params: Mapping[str, str] | None = None, *, normalize: bool = True
+    content: bytes | str, params: Mapping[str, str] | None = None, *, normalize: bool = True
 ) -> Iterator[dict[str, Any]]:
     """The records of a 2xx body, decoded and typed one agent at a time.
 
-    For large answers: peak memory is the body and its text plus one record, instead of
-    every record as Python objects (about 6x the body). The records, their order and the
-    errors are those of :func:`parse_payload` on the decoded body, except that a keyed
-    object repeating a user id yields every entry. A malformed body can fail after some
-    records were yielded, so a consumer commits its output only once this is exhausted.
+    For large answers: peak memory is the body's text plus one record, instead of every
+    record as Python objects (about 6x the body). The records, their order and the errors
+    are those of :func:`parse_body`, except that a keyed object repeating a user id yields
+    every entry. A malformed body can fail after some records were yielded, so a consumer
+    commits its output only once this is exhausted. ``content`` may be the bytes or what
+    :func:`body_text` made of them.
     """
-    if json.detect_encoding(content) != "utf-8":
-        yield from parse_body(content, params, normalize=normalize)
-        return
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConvosoResponseError(f"expected a JSON body, got: {snippet(content)}") from None
+    text = body_text(content) if isinstance(content, bytes) else content
     del content  # the text is all that is needed; the caller may drop the bytes
+    if isinstance(text, bytes):  # not UTF-8: the whole-body path detects UTF-16/32 or fails
+        yield from parse_body(text, params, normalize=normalize)
+        return
     try:
         yield from _stream(text, _typed if normalize else _untyped)
     except _NotStreamable:  # raised before any record: decode the (small or odd) body whole
-        yield from parse_body(text.encode("utf-8"), params, normalize=normalize)
+        yield from parse_body(text, params, normalize=normalize)
     except (ValueError, RecursionError):  # JSONDecodeError included
         raise ConvosoResponseError(f"expected a JSON body, got: {snippet(text) or '(empty body)'}") from None

@@ -93,6 +93,7 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
 
     def execute(self, context: Any) -> Any:
         from airflow_provider_convoso.output import resolve_format, storage_uri, write_records
+        from airflow_provider_convoso.responses import body_text, iter_records
 
         params = self._params()
         with failing_fast():
@@ -104,13 +105,13 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         try:
             if path is None and not self.split_by_day:
                 return self._to_xcom(hook.fetch(params, normalize=self.normalize))
-            bodies = self._fetch_by_day(hook, params) if self.split_by_day else {None: hook.fetch_content(params)}
+            bodies = (
+                self._fetch_by_day(hook, params) if self.split_by_day else {None: body_text(hook.fetch_content(params))}
+            )
         finally:
             hook.close()
 
         def records() -> Iterator[dict[str, Any]]:
-            from airflow_provider_convoso.responses import iter_records
-
             for day, body in bodies.items():
                 for record in iter_records(body, params, normalize=self.normalize):
                     yield record if day is None else {"date": day, **record}
@@ -143,17 +144,18 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             raise fail_fast(ConvosoInputError(f"output_path {self.output_path!r} is not usable: {error}")) from None
         return path
 
-    def _fetch_by_day(self, hook: ConvosoHook, params: dict[str, str]) -> dict[str | None, bytes]:
+    def _fetch_by_day(self, hook: ConvosoHook, params: dict[str, str]) -> dict[str | None, str | bytes]:
         """Each day's answer, in day order: one request per day, at most ``max_concurrency``
-        in flight, on one shared client. Bodies stay compact bytes until they are written."""
+        in flight, on one shared client. Bodies stay compact text until they are written."""
         from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
         from airflow_provider_convoso.params import iter_days
+        from airflow_provider_convoso.responses import body_text
 
         days = iter_days(dt.date.fromisoformat(params["date_start"]), dt.date.fromisoformat(params["date_end"]))
         hook.client  # noqa: B018 - read the connection and open the pool once, before the threads start
         started = last_report = time.monotonic()
-        by_day: dict[str | None, bytes] = {}
+        by_day: dict[str | None, str | bytes] = {}
         received = 0
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="convoso-day") as pool:
             pending = {
@@ -171,8 +173,9 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
                         for other in pending:
                             other.cancel()
                         raise error
-                    by_day[day] = future.result()
-                    received += len(by_day[day])
+                    content = future.result()
+                    received += len(content)
+                    by_day[day] = body_text(content)  # one copy per day, the form iter_records reads
                 now = time.monotonic()
                 if now - last_report >= _PROGRESS_EVERY_S or not pending:
                     last_report = now
