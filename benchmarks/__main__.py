@@ -277,26 +277,22 @@ def bench_large_payload(agents: int, runs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         body_path = os.path.join(scratch, "body.json")
         Path(body_path).write_bytes(body)
-        samples: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
-        for _ in range(runs):  # interleaved, fresh interpreter each time
+        samples: dict[str, list[dict[str, float]]] = {}
+
+        def sample(name: str, probe: str, mode: str, source: str) -> None:
+            # A fresh interpreter each time; the probe prints its figures as the last line.
+            out = subprocess.run(
+                [sys.executable, "-c", probe, mode, source, scratch], capture_output=True, text=True, check=True
+            ).stdout
+            samples.setdefault(name, []).append(json.loads(out.strip().splitlines()[-1]))
+
+        for _ in range(runs):  # interleaved
             for mode in modes:
-                out = subprocess.run(
-                    [sys.executable, "-c", _PAYLOAD_PROBE, mode, body_path, scratch],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-                samples[mode].append(json.loads(out.strip().splitlines()[-1]))
+                sample(mode, _PAYLOAD_PROBE, mode, body_path)
         with _emulator_process("--agents", str(agents), "--shape", "keyed") as url:
             for _ in range(runs):
                 for mode in _END_TO_END_MODES:
-                    out = subprocess.run(
-                        [sys.executable, "-c", _END_TO_END_PROBE, mode, url, scratch],
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                    ).stdout
-                    samples.setdefault(f"e2e-{mode}", []).append(json.loads(out.strip().splitlines()[-1]))
+                    sample(f"e2e-{mode}", _END_TO_END_PROBE, mode, url)
         for mode, runs_of_mode in samples.items():
             results[mode] = {
                 "seconds": _median_of([s["seconds"] for s in runs_of_mode]),
