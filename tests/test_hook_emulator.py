@@ -234,3 +234,38 @@ def test_data_appears_after_t_seconds(convoso_conn: ConvosoEmulator) -> None:
         assert time.monotonic() - started < 10
     assert time.monotonic() - started >= 0.3
     assert polls >= 2
+
+
+@pytest.mark.parametrize("shape", ["list", "data", "keyed"])
+def test_count_matches_the_typed_rows_in_every_shape(convoso_conn: ConvosoEmulator, shape: str) -> None:
+    convoso_conn.configure(shape=shape)
+    hook = ConvosoHook()
+    params = {"date_start": "2026-03-01", "date_end": "2026-03-03"}
+    assert hook.count(params) == len(hook.fetch(params)) == 12
+    assert asyncio.run(hook.acount(params)) == 12
+    convoso_conn.configure(empty_data="null")
+    assert hook.count({"date_start": "2027-01-01"}) == 0
+
+
+def test_acount_counts_a_large_answer_off_the_event_loop(
+    convoso_conn: ConvosoEmulator, mocker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from airflow_provider_convoso.hooks import convoso
+
+    monkeypatch.setattr(convoso, "_INLINE_COUNT_BYTES", 1024)  # the 12-agent answer is larger
+    counted_on = []
+    real = convoso._count
+
+    def spy(content: bytes, params: Any) -> int:
+        counted_on.append(threading.current_thread() is threading.main_thread())
+        return real(content, params)
+
+    mocker.patch.object(convoso, "_count", side_effect=spy)
+    params = {"date_start": "2026-03-01", "date_end": "2026-03-03"}
+    assert asyncio.run(ConvosoHook().acount(params)) == 12
+    assert counted_on == [False]
+    monkeypatch.setattr(convoso, "_INLINE_COUNT_BYTES", 10**9)
+    assert asyncio.run(ConvosoHook().acount(params)) == 12
+    assert counted_on == [False, True]

@@ -79,6 +79,17 @@ def _records(content: bytes, params: Mapping[str, str], normalize: bool) -> list
         return parse_body(content, params, normalize=normalize)
 
 
+def _count(content: bytes, params: Mapping[str, str]) -> int:
+    from airflow_provider_convoso.responses import iter_records
+
+    with failing_fast():
+        return sum(1 for _ in iter_records(content, params, normalize=False))
+
+
+#: Larger answers are counted in a worker thread, so a trigger does not hold the loop.
+_INLINE_COUNT_BYTES = 256 * 1024
+
+
 def _raise_exhausted(state: RetryCallState) -> NoReturn:
     cause = state.outcome.exception() if state.outcome else None
     raise ConvosoTransientError(
@@ -321,6 +332,20 @@ class ConvosoHook(BaseHook):
     async def afetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
         """The async twin of :meth:`fetch`."""
         return _records(await self.afetch_content(params), params, normalize)
+
+    def count(self, params: Mapping[str, str]) -> int:
+        """How many agent rows one call returns: decoded one at a time and not typed, so a
+        sensor's poke costs the body's size in memory, not every row as Python objects."""
+        return _count(self.fetch_content(params), params)
+
+    async def acount(self, params: Mapping[str, str]) -> int:
+        """The async twin of :meth:`count`; a large answer is counted in a worker thread."""
+        import asyncio
+
+        content = await self.afetch_content(params)
+        if len(content) <= _INLINE_COUNT_BYTES:
+            return _count(content, params)
+        return await asyncio.to_thread(_count, content, params)
 
     def get_agent_performance(
         self,

@@ -27,7 +27,8 @@ class AgentPerformanceSensor(AgentPerformanceRequest, BaseSensorOperator):
     Permanent errors (auth, invalid filter, validation) fail at once; transient ones are
     logged and count as "not yet". With ``deferrable=True`` the sensor pokes once, then
     hands the wait to :class:`AgentPerformanceTrigger` and frees the worker slot. The XCom
-    value is the row count.
+    value is the row count. Rows are counted, not typed (the operator types them), so a
+    large account costs a poke about twice the answer's size in memory, not six times.
     """
 
     template_fields: Sequence[str] = ("convoso_conn_id", *REQUEST_ARGS)
@@ -64,7 +65,7 @@ class AgentPerformanceSensor(AgentPerformanceRequest, BaseSensorOperator):
     def poke(self, context: Any) -> PokeReturnValue:
         params = self._params()
         try:
-            rows = len(self.hook.fetch(params))
+            rows = self.hook.count(params)
         except ConvosoTransientError as error:
             self.log.warning("Convoso is not answering yet, will poke again: %s", error)
             return PokeReturnValue(is_done=False)

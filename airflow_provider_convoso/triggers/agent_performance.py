@@ -71,7 +71,7 @@ class AgentPerformanceTrigger(BaseTrigger):
             while True:
                 polls += 1
                 try:
-                    rows = len(await hook.afetch(self.params))
+                    rows = await hook.acount(self.params)
                 except ConvosoTransientError as error:
                     self.log.warning("Convoso is not answering yet, will poll again: %s", error)
                 except Exception as error:  # permanent errors and bugs alike end the wait
