@@ -14,6 +14,7 @@ from airflow_provider_convoso.compat import AirflowFailException
 from airflow_provider_convoso.exceptions import (
     ConvosoAuthError,
     ConvosoInputError,
+    ConvosoResponseError,
     ConvosoTransientError,
 )
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
@@ -171,3 +172,19 @@ def test_connection_form_widgets_or_conn_fields() -> None:
         return
     widgets = ConvosoHook.get_connection_form_widgets()
     assert set(widgets) == {"timeout", "max_retries", "retry_backoff", "retry_max_wait", "request_format", "verify"}
+
+
+def test_count_checks_the_envelope_but_leaves_typing_to_the_extract(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sensor waits for rows to exist; a malformed field fails the extract, not the wait."""
+    body = {"success": True, "data": {"7": {"calls": "seven"}, "8": {"calls": "8"}}}
+    hook = _hook(monkeypatch, lambda request: httpx.Response(200, json=body))
+    assert hook.count({}) == 2
+    with pytest.raises(ConvosoResponseError, match="calls"):
+        hook.fetch({})
+    failing = _hook(
+        monkeypatch,
+        lambda request: httpx.Response(200, json={"success": False, "code": 5001, "text": "Auth token is invalid"}),
+    )
+    with pytest.raises(ConvosoAuthError) as raised:
+        failing.count({})
+    assert isinstance(raised.value, AirflowFailException)
