@@ -1,0 +1,73 @@
+"""A large answer is written without ever sitting in memory as rows.
+
+Peak memory is measured in a fresh interpreter (VmHWM over the RSS just before the write,
+after a small warm-up of the same path and a reset of the peak), against the size of a
+20,000-agent keyed answer. Decoding that answer whole takes about 6x its size before
+anything is written; the streamed path measures 1.0x (JSONL) and 3.4x (Parquet), so the
+bounds below leave room for allocator noise and still catch a return to whole decoding.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROBE = """
+import json, sys
+from pathlib import Path
+from airflow_provider_convoso.compat import object_storage_path
+from airflow_provider_convoso.output import write_records
+from airflow_provider_convoso.responses import iter_records
+
+fmt, body_path, out = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+body = body_path.read_bytes()
+small = json.loads(body)
+small["data"] = dict(list(small["data"].items())[:3])
+small = json.dumps(small).encode()
+
+def kib(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1])
+
+target = object_storage_path(out, None)
+write_records(target, lambda: iter_records(small), fmt)
+with open("/proc/self/clear_refs", "w") as reset:
+    reset.write("5")
+before = kib("VmRSS:")
+rows, _ = write_records(target, lambda: iter_records(body), fmt)
+print(json.dumps({"rows": rows, "peak": (kib("VmHWM:") - before) * 1024}))
+"""
+
+
+@pytest.fixture(scope="module")
+def large_body(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import datetime as dt
+
+    from airflow_provider_convoso.testing import ConvosoEmulator
+
+    emulator = ConvosoEmulator(agents=20_000, today=dt.date(2026, 3, 3), shape="keyed")
+    answer = emulator.answer({"date_start": "2026-03-02", "date_end": "2026-03-02"}, emulator.token)
+    path = tmp_path_factory.mktemp("large") / "body.json"
+    path.write_bytes(json.dumps(answer).encode())
+    return path
+
+
+@pytest.mark.parametrize(("fmt", "bound"), [("jsonl", 2.0), ("parquet", 4.5)])
+def test_streamed_write_peaks_far_below_whole_decoding(
+    large_body: Path, tmp_path: Path, fmt: str, bound: float
+) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, fmt, str(large_body), str(tmp_path / f"agents.{fmt}")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    size = large_body.stat().st_size
+    assert figures["rows"] > 15_000
+    assert figures["peak"] < bound * size, f"peak {figures['peak'] / size:.2f}x the {size}-byte answer"
