@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,29 +32,11 @@ def _median_of(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-@contextlib.contextmanager
-def _emulator_process(*args: str) -> Iterator[str]:
+def _emulator_process(*args: str) -> contextlib.AbstractContextManager[str]:
     """The emulator in its own process, as the real API would be; yields its base URL."""
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_convoso.testing.emulator",
-            "--port",
-            "0",
-            "--today",
-            TODAY.isoformat(),
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        yield server.stdout.readline().strip()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    from airflow_provider_convoso.testing import emulator_process
+
+    return emulator_process("--today", TODAY.isoformat(), *args)
 
 
 # -- 1. DAG-parse cost ------------------------------------------------------------------

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_convoso.compat import (
     BaseOperator,
@@ -18,6 +18,9 @@ from airflow_provider_convoso.compat import (
 )
 from airflow_provider_convoso.exceptions import ConvosoInputError
 from airflow_provider_convoso.hooks.convoso import REQUEST_ARGS, AgentPerformanceRequest, ConvosoHook
+
+if TYPE_CHECKING:
+    from airflow_provider_convoso.spool import BodySpool
 
 DEFAULT_MAX_XCOM_BYTES = 1024 * 1024
 _PROGRESS_EVERY_S = 5.0
@@ -92,8 +95,8 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
     # -- execution ---------------------------------------------------------------------
 
     def execute(self, context: Any) -> Any:
-        from airflow_provider_convoso.output import resolve_format, storage_uri, write_records
-        from airflow_provider_convoso.responses import body_text, iter_records
+        from airflow_provider_convoso.output import resolve_format
+        from airflow_provider_convoso.spool import BodySpool
 
         params = self._params()
         with failing_fast():
@@ -101,18 +104,29 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         if self.split_by_day and not ("date_start" in params and "date_end" in params):
             raise fail_fast(ConvosoInputError("split_by_day=True needs both date_start and date_end"))
         path = self._storage_path() if self.output_path else None
+        if not self.split_by_day:
+            return self._extract(context, path, fmt, params, None)
+        with BodySpool() as spool:
+            return self._extract(context, path, fmt, params, spool)
+
+    def _extract(self, context: Any, path: Any, fmt: str, params: dict[str, str], spool: BodySpool | None) -> Any:
+        """Fetch (each day into ``spool`` with ``split_by_day``), then return or write the rows."""
+        from airflow_provider_convoso.output import storage_uri, write_records
+        from airflow_provider_convoso.responses import body_text, iter_records
+
         hook = ConvosoHook(convoso_conn_id=self.convoso_conn_id)
         try:
-            if path is None and not self.split_by_day:
+            if spool is None and path is None:
                 return self._to_xcom(hook.fetch(params, normalize=self.normalize))
-            bodies = (
-                self._fetch_by_day(hook, params) if self.split_by_day else {None: body_text(hook.fetch_content(params))}
-            )
+            if spool is None:
+                single = [(None, body_text(hook.fetch_content(params)))]
+            else:
+                self._fetch_by_day(hook, params, spool)
         finally:
             hook.close()
 
         def records() -> Iterator[dict[str, Any]]:
-            for day, body in bodies.items():
+            for day, body in single if spool is None else spool.items():
                 for record in iter_records(body, params, normalize=self.normalize):
                     yield record if day is None else {"date": day, **record}
 
@@ -144,49 +158,41 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             raise fail_fast(ConvosoInputError(f"output_path {self.output_path!r} is not usable: {error}")) from None
         return path
 
-    def _fetch_by_day(self, hook: ConvosoHook, params: dict[str, str]) -> dict[str | None, str | bytes]:
-        """Each day's answer, in day order: one request per day, at most ``max_concurrency``
-        in flight, on one shared client. Bodies stay compact text until they are written."""
+    def _fetch_by_day(self, hook: ConvosoHook, params: dict[str, str], spool: BodySpool) -> None:
+        """Each day's answer into ``spool``: one request per day, at most ``max_concurrency``
+        in flight, on one shared client. Only the answers in flight are in memory."""
         from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
         from airflow_provider_convoso.params import iter_days
-        from airflow_provider_convoso.responses import body_text
 
         days = iter_days(dt.date.fromisoformat(params["date_start"]), dt.date.fromisoformat(params["date_end"]))
         hook.client  # noqa: B018 - read the connection and open the pool once, before the threads start
+
+        def fetch_day(day: str) -> None:  # the worker spools the answer: no future holds it
+            spool.add(day, hook.fetch_content({**params, "date_start": day, "date_end": day}))
+
         started = last_report = time.monotonic()
-        by_day: dict[str | None, str | bytes] = {}
-        received = 0
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="convoso-day") as pool:
-            pending = {
-                pool.submit(hook.fetch_content, {**params, "date_start": d.isoformat(), "date_end": d.isoformat()}): (
-                    d.isoformat()
-                )
-                for d in days
-            }
+            pending = {pool.submit(fetch_day, d.isoformat()) for d in days}
             while pending:
                 done, _ = wait(pending, timeout=_PROGRESS_EVERY_S, return_when=FIRST_EXCEPTION)
                 for future in done:
-                    day = pending.pop(future)
+                    pending.discard(future)
                     error = future.exception()
                     if error is not None:
                         for other in pending:
                             other.cancel()
                         raise error
-                    content = future.result()
-                    received += len(content)
-                    by_day[day] = body_text(content)  # one copy per day, the form iter_records reads
                 now = time.monotonic()
                 if now - last_report >= _PROGRESS_EVERY_S or not pending:
                     last_report = now
                     self.log.info(
                         "Convoso backfill: %d/%d days done, %.1f MiB received, %.1fs elapsed",
-                        len(by_day),
+                        len(spool),
                         len(days),
-                        received / 2**20,
+                        spool.size / 2**20,
                         now - started,
                     )
-        return dict(sorted(by_day.items()))
 
     def _to_xcom(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         size = len(json.dumps(records).encode("utf-8"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FAULT_KINDS", "ConvosoEmulator", "RequestRecord", "read_output"]
+__all__ = ["FAULT_KINDS", "ConvosoEmulator", "RequestRecord", "emulator_process", "read_output"]
 
 
 def __getattr__(name: str) -> Any:

@@ -24,7 +24,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -580,6 +580,27 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _split(values: Iterable[str] | None) -> Sequence[str]:
     return tuple(v for item in values or () for v in item.split(",") if v)
+
+
+@contextlib.contextmanager
+def emulator_process(*args: str) -> Iterator[str]:
+    """The emulator in a process of its own (command-line ``args``); yields its base URL.
+
+    For measurements: an in-process emulator shares the GIL with the code under test.
+    """
+    import subprocess
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_convoso.testing.emulator", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        yield server.stdout.readline().strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def main(argv: list[str] | None = None) -> int:

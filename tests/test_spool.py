@@ -1,0 +1,40 @@
+"""BodySpool: answers on disk between fetching and writing, read back in key order."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from airflow_provider_convoso.spool import BodySpool
+
+
+def test_bodies_come_back_in_key_order_as_text_and_again_on_every_pass() -> None:
+    with BodySpool() as spool:
+        spool.add("2026-01-02", b'{"b": 2}')
+        spool.add("2026-01-01", b'{"a": 1}')
+        spool.add("2026-01-03", '[{"c": 3}]'.encode("utf-16"))
+        first = list(spool.items())
+        assert first == list(spool.items())
+        assert first[:2] == [("2026-01-01", '{"a": 1}'), ("2026-01-02", '{"b": 2}')]
+        assert first[2][0] == "2026-01-03" and isinstance(first[2][1], bytes)  # not UTF-8: left as bytes
+        assert len(spool) == 3 and spool.size == 16 + len('[{"c": 3}]'.encode("utf-16"))
+
+
+def test_bodies_live_on_disk_and_go_with_the_spool() -> None:
+    spool = BodySpool()
+    spool.add("k", b"x" * 10_000)
+    [stored] = list(Path(spool._directory.name).iterdir())
+    assert stored.stat().st_size == 10_000
+    spool.close()
+    assert not stored.parent.exists()
+
+
+def test_adds_from_many_threads_keep_every_body() -> None:
+    with BodySpool() as spool:
+        threads = [threading.Thread(target=spool.add, args=(f"{n:03d}", str(n).encode())) for n in range(64)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [(key, body) for key, body in spool.items()] == [(f"{n:03d}", str(n)) for n in range(64)]
+        assert spool.size == sum(len(str(n)) for n in range(64))
