@@ -20,11 +20,13 @@ def test_bodies_come_back_in_key_order_as_text_and_again_on_every_pass() -> None
         assert len(spool) == 3 and spool.size == 16 + len('[{"c": 3}]'.encode("utf-16"))
 
 
-def test_bodies_live_on_disk_and_go_with_the_spool() -> None:
+def test_bodies_live_compressed_on_disk_and_go_with_the_spool() -> None:
     spool = BodySpool()
-    spool.add("k", b"x" * 10_000)
+    body = b'{"success": true, "data": [' + b", ".join([b'{"calls": "12", "name": "Jane"}'] * 500) + b"]}"
+    spool.add("k", body)
     [stored] = list(Path(spool._directory.name).iterdir())
-    assert stored.stat().st_size == 10_000
+    assert 0 < stored.stat().st_size < len(body) / 5
+    assert list(spool.items()) == [("k", body.decode())] and spool.size == len(body)
     spool.close()
     assert not stored.parent.exists()
 
