@@ -22,34 +22,40 @@ from airflow_provider_convoso.responses import body_text
 class BodySpool:
     """Bodies by key in a private temporary directory, removed on :meth:`close`.
 
-    :meth:`add` may be called from several threads at once.
+    ``on_disk=False`` keeps them in memory instead, for answers known to be small (an XCom
+    result is capped by ``max_xcom_bytes``). :meth:`add` may be called from several threads.
     """
 
-    def __init__(self) -> None:
-        self._directory = tempfile.TemporaryDirectory(prefix="convoso-spool-")
-        self._paths: dict[str, Path] = {}
+    def __init__(self, *, on_disk: bool = True) -> None:
+        self._directory = tempfile.TemporaryDirectory(prefix="convoso-spool-") if on_disk else None
+        self._bodies: dict[str, Path | bytes] = {}
         self._lock = threading.Lock()
         self.size = 0
 
     def add(self, key: str, content: bytes) -> None:
-        """Keep ``content`` under ``key`` (on disk, compressed, not in memory)."""
+        """Keep ``content`` under ``key`` (on disk and compressed, unless in memory)."""
         with self._lock:
-            path = Path(self._directory.name) / f"{len(self._paths)}.json.z"
-            self._paths[key] = path
             self.size += len(content)
+            if self._directory is None:
+                self._bodies[key] = content
+                return
+            path = Path(self._directory.name) / f"{len(self._bodies)}.json.z"
+            self._bodies[key] = path
         path.write_bytes(zlib.compress(content, 1))
 
     def __len__(self) -> int:
-        return len(self._paths)
+        return len(self._bodies)
 
     def items(self) -> Iterator[tuple[str, str | bytes]]:
         """Each key in sorted order with its body as :func:`responses.body_text` gives it,
         read back one at a time; every call starts again from the first."""
-        for key in sorted(self._paths):
-            yield key, body_text(zlib.decompress(self._paths[key].read_bytes()))
+        for key in sorted(self._bodies):
+            stored = self._bodies[key]
+            yield key, body_text(stored if isinstance(stored, bytes) else zlib.decompress(stored.read_bytes()))
 
     def close(self) -> None:
-        self._directory.cleanup()
+        if self._directory is not None:
+            self._directory.cleanup()
 
     def __enter__(self) -> BodySpool:
         return self

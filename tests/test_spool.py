@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from airflow_provider_convoso.spool import BodySpool
 
 
-def test_bodies_come_back_in_key_order_as_text_and_again_on_every_pass() -> None:
-    with BodySpool() as spool:
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_bodies_come_back_in_key_order_as_text_and_again_on_every_pass(on_disk: bool) -> None:
+    with BodySpool(on_disk=on_disk) as spool:
         spool.add("2026-01-02", b'{"b": 2}')
         spool.add("2026-01-01", b'{"a": 1}')
         spool.add("2026-01-03", '[{"c": 3}]'.encode("utf-16"))

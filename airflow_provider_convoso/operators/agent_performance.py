@@ -106,7 +106,7 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         path = self._storage_path() if self.output_path else None
         if not self.split_by_day:
             return self._extract(context, path, fmt, params, None)
-        with BodySpool() as spool:
+        with BodySpool(on_disk=path is not None) as spool:  # XCom results are small by definition
             return self._extract(context, path, fmt, params, spool)
 
     def _extract(self, context: Any, path: Any, fmt: str, params: dict[str, str], spool: BodySpool | None) -> Any:
