@@ -269,3 +269,48 @@ def test_acount_counts_a_large_answer_off_the_event_loop(
     monkeypatch.setattr(convoso, "_INLINE_COUNT_BYTES", 10**9)
     assert asyncio.run(ConvosoHook().acount(params)) == 12
     assert counted_on == [False, True]
+
+
+def test_triggers_starting_together_share_one_connection_lookup(convoso_conn: ConvosoEmulator, mocker: Any) -> None:
+    from airflow_provider_convoso.hooks import convoso
+
+    expected = ConvosoHook().count({"date_start": "2026-03-02"})
+    lookups = mocker.spy(convoso, "aget_connection")
+
+    async def count(hook: ConvosoHook) -> int:
+        try:
+            return await hook.acount({"date_start": "2026-03-02"})
+        finally:
+            await hook.aclose()
+
+    async def together_then_one_by_one() -> tuple[list[int], int, int]:
+        counts = await asyncio.gather(*(count(ConvosoHook()) for _ in range(20)))
+        shared = lookups.call_count
+        await count(ConvosoHook())  # nothing is cached once a lookup completes:
+        await count(ConvosoHook())  # a later hook looks again, so a rotated token is seen
+        return counts, shared, lookups.call_count
+
+    counts, shared, total = asyncio.run(together_then_one_by_one())
+    assert counts == [expected] * 20 and expected > 0
+    assert (shared, total) == (1, 3)
+
+
+def test_a_shared_lookup_that_fails_fails_every_waiter_and_is_not_kept(mocker: Any) -> None:
+    from airflow_provider_convoso.hooks import convoso
+
+    lookups = mocker.spy(convoso, "aget_connection")
+
+    async def settle(hook: ConvosoHook) -> BaseException | None:
+        try:
+            await hook.acount({})
+        except Exception as error:
+            return error
+        return None
+
+    async def twice() -> list[BaseException | None]:
+        together = await asyncio.gather(*(settle(ConvosoHook("convoso_missing")) for _ in range(5)))
+        return [*together, await settle(ConvosoHook("convoso_missing"))]
+
+    errors = asyncio.run(twice())
+    assert all(error is not None and "convoso_missing" in str(error) for error in errors)
+    assert lookups.call_count == 2  # one for the five that overlapped, one for the later call

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import ssl
+import weakref
 from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -88,6 +90,29 @@ def _count(content: bytes, params: Mapping[str, str]) -> int:
 
 #: Larger answers are counted in a worker thread, so a trigger does not hold the loop.
 _INLINE_COUNT_BYTES = 256 * 1024
+
+
+# conn_id -> the lookup in progress, per event loop. Only lookups that overlap in time are
+# shared: nothing is cached once one completes, so a rotated token is seen by the next one.
+_LOOKUPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Task[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _shared_lookup(conn_id: str) -> Any:
+    """The connection, fetched once for every trigger that asks for it at the same time.
+
+    Hundreds of deferred sensors reach a triggerer together (every daily DAG's sensor
+    defers around the same minute), and on Airflow 3 each lookup is a round trip through
+    the supervisor; they all wait on one.
+    """
+    in_flight = _LOOKUPS.setdefault(asyncio.get_running_loop(), {})
+    lookup = in_flight.get(conn_id)
+    if lookup is None:
+        lookup = asyncio.ensure_future(aget_connection(conn_id))
+        in_flight[conn_id] = lookup
+        lookup.add_done_callback(lambda done: in_flight.pop(conn_id, None))
+    return await asyncio.shield(lookup)  # one waiter cancelled does not cancel the others' lookup
 
 
 def _raise_exhausted(state: RetryCallState) -> NoReturn:
@@ -195,7 +220,7 @@ class ConvosoHook(BaseHook):
     async def _asettings(self) -> ClientSettings:
         if "settings" not in self.__dict__:
             with failing_fast():
-                conn = await aget_connection(self.convoso_conn_id)
+                conn = await _shared_lookup(self.convoso_conn_id)
                 if conn.password:
                     await amask_secret(conn.password)
                 self.__dict__["settings"] = self._resolve(conn)
@@ -340,8 +365,6 @@ class ConvosoHook(BaseHook):
 
     async def acount(self, params: Mapping[str, str]) -> int:
         """The async twin of :meth:`count`; a large answer is counted in a worker thread."""
-        import asyncio
-
         content = await self.afetch_content(params)
         if len(content) <= _INLINE_COUNT_BYTES:
             return _count(content, params)

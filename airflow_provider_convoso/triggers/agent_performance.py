@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -83,10 +82,10 @@ class AgentPerformanceTrigger(BaseTrigger):
                             {"status": "success", "message": f"{rows} agent rows available", "rows": rows}
                         )
                         return
-                    # One line at INFO, then DEBUG: a triggerer runs hundreds of these in one
-                    # loop, and a formatted log line per poll is measurable there.
-                    self.log.log(
-                        logging.INFO if polls == 1 else logging.DEBUG,
+                    # DEBUG: the sensor's own poke already logged "waiting" at INFO before it
+                    # deferred, and a triggerer runs hundreds of these loops, where a formatted
+                    # line per poll is measurable (~0.3 ms each).
+                    self.log.debug(
                         "Convoso has %d agent rows, waiting for %d (poll %d, every %ss)",
                         rows,
                         self.min_rows,
