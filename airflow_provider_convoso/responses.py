@@ -121,11 +121,18 @@ def _own(item: Mapping[str, Any], owned: bool) -> dict[str, Any]:
     return item if owned and type(item) is dict else dict(item)
 
 
+def _not_a_record(item: Any, key: Any = None) -> ConvosoResponseError:
+    """The error for a ``data`` entry that is not a JSON object (``key`` in the keyed shape)."""
+    if key is not None:
+        return ConvosoResponseError(f"keyed data entry {snippet(str(key), 40)!r} is not an object")
+    return ConvosoResponseError(f"a record is a JSON {type(item).__name__}, not an object")
+
+
 def _records_from_keyed(data: Mapping[str, Any], owned: bool) -> list[dict[str, Any]]:
     records = []
     for key, inner in data.items():
         if type(inner) is not dict and not isinstance(inner, Mapping):
-            raise ConvosoResponseError(f"keyed data entry {snippet(str(key), 40)!r} is not an object")
+            raise _not_a_record(inner, key)
         record = _own(inner, owned)
         record.setdefault("user_id", key)
         records.append(record)
@@ -161,7 +168,7 @@ def records_from_payload(
         raise ConvosoResponseError(f"'data' is a JSON {type(data).__name__}, not a list or an object")
     for item in data:
         if type(item) is not dict and not isinstance(item, Mapping):  # the ABC check is slow: dicts first
-            raise ConvosoResponseError(f"a record is a JSON {type(item).__name__}, not an object")
+            raise _not_a_record(item)
     return data if owned and type(data) is list else [dict(item) for item in data]
 
 
@@ -296,9 +303,7 @@ def _items(text: str, index: int, typed: Typer) -> Generator[dict[str, Any], Non
                     index = skip(text, index).end()  # type: ignore[union-attr]
             item, index = scan(text, index)
             if type(item) is not dict:
-                if keyed:
-                    raise ConvosoResponseError(f"keyed data entry {snippet(str(key), 40)!r} is not an object")
-                raise ConvosoResponseError(f"a record is a JSON {type(item).__name__}, not an object")
+                raise _not_a_record(item, key)
             if keyed and "user_id" not in item:
                 item["user_id"] = key
             yield typed(item)

@@ -169,7 +169,16 @@ def bench_backfill(days: int, latency: float) -> dict[str, Any]:
 # -- 4. Large payloads ------------------------------------------------------------------
 
 _END_TO_END_MODES = ("baseline", "jsonl", "parquet")
-_PAYLOAD_PROBE = """
+# The tail of both probes: time run(work) and measure its peak memory, after the warm-up.
+_MEASURE = """
+from airflow_provider_convoso.testing import peak_memory
+start = time.perf_counter()
+rows, peak = peak_memory(lambda: run(work))
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed, "rows": rows, "peak_rss_delta": peak}))
+"""
+_PAYLOAD_PROBE = (
+    """
 import json, os, sys, time
 mode, path, out_dir = sys.argv[1], sys.argv[2], sys.argv[3]
 body = open(path, "rb").read()
@@ -192,28 +201,20 @@ def run(content):
     write = write_records(object_storage_path(target, None), lambda: iter_records(content, normalize=typed), fmt)
     return write[0]
 
-def kib(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1])
-
 # Warm up on a three-agent answer, so code and libraries loaded on first use are not
-# counted as payload memory; then reset the peak (VmHWM) to the current RSS.
+# counted as payload memory.
 first = json.loads(body)
 first["data"] = dict(list(first["data"].items())[:3])
 run(json.dumps(first).encode())
 del first
-with open("/proc/self/clear_refs", "w") as reset:
-    reset.write("5")
-before = kib("VmRSS:")
-start = time.perf_counter()
-rows = run(body)
-elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "rows": rows, "peak_rss_delta": (kib("VmHWM:") - before) * 1024}))
+work = body
 """
+    + _MEASURE
+)
 
 
-_END_TO_END_PROBE = """
+_END_TO_END_PROBE = (
+    """
 import json, os, sys, time
 mode, url, out_dir = sys.argv[1], sys.argv[2], sys.argv[3]
 connection = {"conn_type": "convoso", "host": url, "password": "emulator-token"}
@@ -236,20 +237,11 @@ def run(users):
         **users,
     ).execute({})["rows"]
 
-def kib(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1])
-
 run({"user_ids": "10001,10002,10003"})  # warm-up, as in the probe above
-with open("/proc/self/clear_refs", "w") as reset:
-    reset.write("5")
-before = kib("VmRSS:")
-start = time.perf_counter()
-rows = run({})
-elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "rows": rows, "peak_rss_delta": (kib("VmHWM:") - before) * 1024}))
+work = {}  # every agent
 """
+    + _MEASURE
+)
 
 
 def bench_large_payload(agents: int, runs: int) -> dict[str, Any]:

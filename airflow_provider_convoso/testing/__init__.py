@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FAULT_KINDS", "ConvosoEmulator", "RequestRecord", "emulator_process", "read_output"]
+__all__ = ["FAULT_KINDS", "ConvosoEmulator", "RequestRecord", "emulator_process", "peak_memory", "read_output"]
 
 
 def __getattr__(name: str) -> Any:
@@ -24,6 +24,10 @@ def __getattr__(name: str) -> Any:
         from airflow_provider_convoso.testing.outputs import read_output
 
         return read_output
+    if name == "peak_memory":
+        from airflow_provider_convoso.testing.memory import peak_memory
+
+        return peak_memory
     if name in __all__:
         from airflow_provider_convoso.testing import emulator
 

@@ -238,7 +238,6 @@ class ConvosoEmulator:
 
         self._stopping.clear()
         self._server = _Server((self._host, self._port), Handler)
-        self._server.daemon_threads = True
         if self._ssl_context is not None:
             self._server.socket = self._ssl_context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="convoso-emulator", daemon=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from airflow_provider_convoso.compat import object_storage_path
 from airflow_provider_convoso.output import write_records
 from airflow_provider_convoso.responses import iter_records
+from airflow_provider_convoso.testing import peak_memory
 
 fmt, body_path, out = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 body = body_path.read_bytes()
@@ -29,18 +30,10 @@ small = json.loads(body)
 small["data"] = dict(list(small["data"].items())[:3])
 small = json.dumps(small).encode()
 
-def kib(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1])
-
 target = object_storage_path(out, None)
-write_records(target, lambda: iter_records(small), fmt)
-with open("/proc/self/clear_refs", "w") as reset:
-    reset.write("5")
-before = kib("VmRSS:")
-rows, _ = write_records(target, lambda: iter_records(body), fmt)
-print(json.dumps({"rows": rows, "peak": (kib("VmHWM:") - before) * 1024}))
+write_records(target, lambda: iter_records(small), fmt)  # warm-up
+(rows, _), peak = peak_memory(lambda: write_records(target, lambda: iter_records(body), fmt))
+print(json.dumps({"rows": rows, "peak": peak}))
 """
 
 
@@ -76,16 +69,12 @@ def test_streamed_write_peaks_far_below_whole_decoding(
 BACKFILL_PROBE = """
 import json, os, sys
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
+from airflow_provider_convoso.testing import peak_memory
 
 url, out = sys.argv[1], sys.argv[2]
 os.environ["AIRFLOW_CONN_CONVOSO_DEFAULT"] = json.dumps(
     {"conn_type": "convoso", "host": url, "password": "emulator-token"}
 )
-
-def kib(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1])
 
 def backfill(**kwargs):
     return AgentPerformanceOperator(
@@ -93,11 +82,8 @@ def backfill(**kwargs):
     ).execute({})
 
 backfill(date_start="2026-01-01", date_end="2026-01-02", user_ids="10001,10002")  # warm-up
-with open("/proc/self/clear_refs", "w") as reset:
-    reset.write("5")
-before = kib("VmRSS:")
-meta = backfill(date_start="2026-01-01", date_end="2026-02-09")
-print(json.dumps({"rows": meta["rows"], "bytes": meta["bytes"], "peak": (kib("VmHWM:") - before) * 1024}))
+meta, peak = peak_memory(lambda: backfill(date_start="2026-01-01", date_end="2026-02-09"))
+print(json.dumps({"rows": meta["rows"], "bytes": meta["bytes"], "peak": peak}))
 """
 
 
