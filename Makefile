@@ -1,17 +1,20 @@
 # Two commands from a fresh machine: `make demo` and `make test`.
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench deploy-check clean
 
 demo:  ## Run the daily example DAG end to end against the emulator (no account needed).
 	bash scripts/venv.sh .venv 3.3.2 requirements/dev.txt
 	.venv/bin/python -m pip install -q --no-deps -e .
 	.venv/bin/python scripts/demo.py
 
-test:  ## Lint, type-check, build the wheel, run the suite on Airflow 3.3 and 2.11.
+test:  ## Lint, type-check, build the wheel, run the suite on Airflow 2.11 and 3.0-3.3, then the deploy check.
 	bash scripts/test.sh
 
 lint:
 	bash scripts/venv.sh .venv 3.3.2 requirements/dev.txt
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+deploy-check:  ## The daily DAG on PostgreSQL + CeleryExecutor/Redis + a separate triggerer (Airflow 3.3.2).
+	bash scripts/deploy_check.sh
 
 bench:  ## Benchmarks against their baselines; BENCH_ARGS="--json results.json" to save.
 	bash scripts/venv.sh .venv 3.3.2 requirements/dev.txt
@@ -19,4 +22,4 @@ bench:  ## Benchmarks against their baselines; BENCH_ARGS="--json results.json" 
 	.venv/bin/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf .venv .venv-test-* .airflow-* dist build demo-output
+	rm -rf .venv .venv-test-* .venv-deploy .airflow-* dist build demo-output

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole suite, as CI runs it: lint and types, build and check the sdist and wheel,
-# then the tests on each Airflow line in its own virtualenv with the built wheel installed.
+# the tests on each Airflow line in its own virtualenv with the built wheel installed,
+# then the production-shaped deploy check (DEPLOY_CHECK=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-AIRFLOW_LINES=${AIRFLOW_LINES:-"3.3.2 2.11.2"}
+# Every supported line, newest and oldest first; each is frozen in constraints/.
+AIRFLOW_LINES=${AIRFLOW_LINES:-"3.3.2 2.11.2 3.2.2 3.1.8 3.0.6"}
 DEV_AIRFLOW=3.3.2
 
 bash scripts/venv.sh .venv "$DEV_AIRFLOW" requirements/dev.txt
@@ -33,3 +35,8 @@ for airflow in $AIRFLOW_LINES; do
             "../$venv/bin/python" -m pytest -c ../pyproject.toml --rootdir .. -q ${PYTEST_ARGS:-} .
     )
 done
+
+if [ "${DEPLOY_CHECK:-1}" = 1 ]; then
+    echo ">> deploy check (Airflow 3.3.2, PostgreSQL, CeleryExecutor on Redis, separate triggerer)"
+    bash scripts/deploy_check.sh
+fi

@@ -144,10 +144,12 @@ def run_dag() -> object:
 
         dag_run = dag_test(dag, pendulum.parse(logical_date))
 
-        def xcom(task_id: str, map_indexes: object = None) -> object:
+        def xcom(task_id: str, map_indexes: list[int] | None = None) -> object:
             ti = next(t for t in dag_run.get_task_instances() if t.task_id == task_id)
-            kwargs = {} if map_indexes is None else {"map_indexes": map_indexes}
-            return ti.xcom_pull(task_ids=task_id, **kwargs)
+            if map_indexes is None:
+                return ti.xcom_pull(task_ids=task_id)
+            # One index at a time: Airflow 3.1's TaskInstance.xcom_pull fails on a list of indexes.
+            return [ti.xcom_pull(task_ids=task_id, map_indexes=index) for index in map_indexes]
 
         return dag_run, xcom
 

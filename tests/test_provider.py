@@ -121,3 +121,33 @@ def test_instantiating_does_no_io(module: str, monkeypatch: pytest.MonkeyPatch) 
     )
     task = cls(task_id="t", convoso_conn_id="missing_connection", date_start="{{ ds }}")
     assert task.convoso_conn_id == "missing_connection"
+
+
+def test_package_parses_under_the_oldest_claimed_python() -> None:
+    """``requires-python`` claims 3.10 while CI runs 3.11: every module must use 3.10 grammar."""
+    import ast
+
+    root = Path(airflow_provider_convoso.__file__).parent
+    modules = sorted(root.rglob("*.py"))
+    assert len(modules) > 20
+    for module in modules:
+        ast.parse(module.read_text(), filename=str(module), feature_version=(3, 10))
+
+
+def test_airflow_bounds_cover_exactly_the_tested_lines() -> None:
+    """pyproject's Airflow range starts at the oldest line CI runs and stops before an untested one."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    [airflow_req] = [
+        Requirement(r) for r in requires("airflow-provider-convoso") or [] if r.startswith("apache-airflow")
+    ]
+    for tested in ("2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2"):
+        assert airflow_req.specifier.contains(tested), tested
+    for untested in ("2.10.5", "3.4.0", "4.0.0"):
+        assert not airflow_req.specifier.contains(untested), untested
+    constraints = Path(__file__).resolve().parent.parent / "constraints"
+    if constraints.is_dir():  # run from a checkout
+        lines = sorted(p.stem.removeprefix("airflow-") for p in constraints.glob("airflow-*.txt"))
+        assert lines == ["2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2"]

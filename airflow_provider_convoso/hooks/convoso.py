@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_convoso import __version__
 from airflow_provider_convoso.compat import (
+    AIRFLOW_V_3_0_PLUS,
     AIRFLOW_VERSION,
     BaseHook,
     aget_connection,
@@ -213,15 +214,15 @@ class ConvosoHook(BaseHook):
         """Settings from the connection, read once on first use."""
         with failing_fast():
             conn = self.get_connection(self.convoso_conn_id)
-            if conn.password:
-                mask_secret(conn.password)
+            if conn.password and not AIRFLOW_V_3_0_PLUS:
+                mask_secret(conn.password)  # Airflow 3 masks a connection's secrets when it fetches one
             return self._resolve(conn)
 
     async def _asettings(self) -> ClientSettings:
         if "settings" not in self.__dict__:
             with failing_fast():
                 conn = await _shared_lookup(self.convoso_conn_id)
-                if conn.password:
+                if conn.password and not AIRFLOW_V_3_0_PLUS:
                     await amask_secret(conn.password)
                 self.__dict__["settings"] = self._resolve(conn)
         return self.settings

@@ -1,0 +1,393 @@
+"""The daily example DAG on a production-shaped Airflow, checked from the outside.
+
+PostgreSQL is the metadata database and Redis the Celery broker; a scheduler, a
+dag-processor, a triggerer, an API server and a Celery worker run as separate processes;
+the connection is stored (encrypted) in the database; the emulator runs in its own
+process. Everything listens on loopback and is stopped by PID at the end. Run it with
+``make deploy-check`` (``scripts/deploy_check.sh`` installs what it needs first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+DAG_ID = "convoso_daily_agent_report"
+BAD_DAG_ID = "deploy_check_bad_token"
+LOGICAL_DATE = "2026-03-04T02:30:00+00:00"
+REPORT_DAY = "2026-03-03"
+AGENTS = 12
+
+BAD_TOKEN_DAG = """
+import pendulum
+from airflow.sdk import DAG
+from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
+
+with DAG(dag_id="{dag_id}", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False):
+    AgentPerformanceOperator(
+        task_id="extract", convoso_conn_id="convoso_bad_token", date_start="{{{{ ds }}}}", retries=3
+    )
+"""
+
+
+class CheckFailed(AssertionError):
+    pass
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise CheckFailed(what)
+    print(f"   ok  {what}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
+    """Poll ``probe`` until it returns a truthy value, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval)
+    raise CheckFailed(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class Processes:
+    """Every process the check starts, each in its own session, stopped by PID."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **kwargs
+        )
+        self.started.append((name, process))
+        print(f">> started {name} (pid {process.pid})")
+        return process
+
+    def stop_all(self) -> None:
+        for name, process in reversed(self.started):
+            if process.poll() is not None:
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGINT if name == "postgres" else signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+            # Children that left the group (Celery's pool, gunicorn workers) go with it.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            print(f">> stopped {name} (pid {process.pid}, exit {process.returncode})")
+
+
+def pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        raise CheckFailed(f"PostgreSQL's {name} is not installed (scripts/deploy_check.sh installs it)")
+    return found[-1]
+
+
+def start_postgres(procs: Processes, work: Path) -> int:
+    data = work / "pgdata"
+    data.mkdir()
+    shutil.chown(data, "postgres", "postgres")
+    data.chmod(0o700)
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*as_postgres, pg_bin("initdb"), "-D", str(data), "-U", "airflow", "-A", "trust", "-E", "UTF8"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    port = free_port()
+    procs.start(
+        "postgres",
+        [*as_postgres, pg_bin("postgres"), "-D", str(data), "-p", str(port), "-k", str(data),
+         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+        env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"},
+    )  # fmt: skip
+    import psycopg2
+
+    def ready() -> bool:
+        try:
+            psycopg2.connect(host="127.0.0.1", port=port, user="airflow", dbname="postgres").close()
+        except psycopg2.OperationalError:
+            return False
+        return True
+
+    wait_for("PostgreSQL", ready, 60)
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="airflow", dbname="postgres")
+    conn.autocommit = True
+    conn.cursor().execute("CREATE DATABASE airflow")
+    conn.close()
+    return port
+
+
+@contextlib.contextmanager
+def database(port: int) -> Iterator[Any]:
+    import psycopg2
+
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="airflow", dbname="airflow")
+    conn.autocommit = True
+    try:
+        yield conn.cursor()
+    finally:
+        conn.close()
+
+
+def query(port: int, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with database(port) as cursor:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())
+
+
+def airflow(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [str(VENV_BIN / "airflow"), *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    if result.returncode != 0:
+        raise CheckFailed(f"airflow {' '.join(args[:2])} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def write_dags(dags: Path) -> None:
+    dags.mkdir()
+    source = (ROOT / "example_dags" / f"{DAG_ID}.py").read_text()
+    # The example polls every 5 minutes; the check needs the same DAG to finish in seconds.
+    quick = source.replace("poke_interval=300", "poke_interval=5")
+    check(quick != source, "example DAG copied with a 5 s poke interval")
+    (dags / f"{DAG_ID}.py").write_text(quick)
+    (dags / f"{BAD_DAG_ID}.py").write_text(BAD_TOKEN_DAG.format(dag_id=BAD_DAG_ID))
+
+
+def run_dag(env: dict[str, str], port: int, dag_id: str, run_id: str, logical_date: str | None, timeout: float) -> str:
+    """Trigger one run and wait, at most ``timeout`` seconds, for its final state."""
+    args = ["dags", "trigger", dag_id, "-r", run_id]
+    if logical_date:
+        args += ["-l", logical_date]
+    airflow(env, *args)
+
+    def finished() -> str | None:
+        rows = query(port, "SELECT state FROM dag_run WHERE run_id = %s", run_id)
+        state = rows[0][0] if rows else None
+        return state if state in ("success", "failed") else None
+
+    state: str = wait_for(f"run {run_id} of {dag_id}", finished, timeout)
+    return state
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="convoso-deploy-"))
+    work.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data folder
+    token = "deploy-" + secrets.token_hex(20)
+    logs = work / "process-logs"
+    logs.mkdir()
+    procs = Processes(logs)
+    ports: list[int] = []
+    ok = False
+    try:
+        print(f">> working in {work}")
+        pg_port = start_postgres(procs, work)
+        redis_port = free_port()
+        procs.start(
+            "redis",
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            env={"PATH": os.environ["PATH"]},
+        )
+        wait_for("Redis", lambda: listening(redis_port), 30)
+
+        emulator = procs.start(
+            "emulator",
+            [sys.executable, "-u", "-m", "airflow_provider_convoso.testing.emulator", "--token", token,
+             "--today", LOGICAL_DATE[:10], "--agents", str(AGENTS), "--data-after-requests", "1"],
+            env={"PATH": os.environ["PATH"]},
+        )  # fmt: skip
+        emulator_url = wait_for(
+            "the emulator's URL", lambda: (logs / "emulator.log").read_text().strip().splitlines()[:1], 30
+        )[0]
+        print(f">> emulator at {emulator_url} (pid {emulator.pid})")
+
+        from cryptography.fernet import Fernet
+
+        api_port = free_port()
+        home = work / "airflow-home"
+        output = work / "output"
+        db_url = f"postgresql+psycopg2://airflow@127.0.0.1:{pg_port}/airflow"
+        env = {
+            "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+            "LANG": "C.UTF-8",
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(work / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+            "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://airflow@127.0.0.1:{pg_port}/airflow",
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(api_port),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
+            "AIRFLOW_VAR_CONVOSO_OUTPUT_BASE": f"file://{output}",
+        }
+        ports = [pg_port, redis_port, api_port]
+        ports += [
+            int(env[k])
+            for k in ("AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT")
+        ]
+        ports.append(int(emulator_url.rsplit(":", 1)[1].split("/")[0]))
+        write_dags(work / "dags")
+
+        print(">> airflow db migrate (PostgreSQL)")
+        airflow(env, "db", "migrate")
+        airflow(env, "connections", "add", "convoso_default", "--conn-type", "convoso",
+                "--conn-host", emulator_url, "--conn-password", token)  # fmt: skip
+        airflow(env, "connections", "add", "convoso_bad_token", "--conn-type", "convoso",
+                "--conn-host", emulator_url, "--conn-password", "not-the-token")  # fmt: skip
+
+        for name, argv in (
+            ("api-server", ["api-server", "--port", str(api_port), "--host", "127.0.0.1"]),
+            ("scheduler", ["scheduler"]),
+            ("dag-processor", ["dag-processor"]),
+            ("triggerer", ["triggerer"]),
+            ("celery-worker", ["celery", "worker", "--concurrency", "4"]),
+        ):
+            procs.start(name, [str(VENV_BIN / "airflow"), *argv], env=env)
+        wait_for("the API server", lambda: listening(api_port), 120)
+
+        def parsed() -> bool:
+            rows = query(pg_port, "SELECT dag_id FROM dag WHERE dag_id IN (%s, %s)", DAG_ID, BAD_DAG_ID)
+            return len(rows) == 2
+
+        wait_for("the dag-processor to parse both DAGs", parsed, 180)
+        for dag_id in (DAG_ID, BAD_DAG_ID):
+            airflow(env, "dags", "unpause", dag_id)
+
+        print(f">> running {DAG_ID} for {LOGICAL_DATE}")
+        state = run_dag(env, pg_port, DAG_ID, "deploy_check_ok", LOGICAL_DATE, 300)
+        ok_checks(pg_port, state, home, logs, output)
+
+        print(f">> running {BAD_DAG_ID} (wrong token, retries=3)")
+        state = run_dag(env, pg_port, BAD_DAG_ID, "deploy_check_bad_token", LOGICAL_DATE, 240)
+        check(state == "failed", "the bad-token run failed")
+        rows = query(pg_port, "SELECT state, try_number, max_tries FROM task_instance WHERE run_id = %s",
+                     "deploy_check_bad_token")  # fmt: skip
+        check(rows == [("failed", 1, 3)], f"it failed on its first try with retries=3 (state, try, max_tries: {rows})")
+
+        secret_checks(pg_port, token, home, logs, output)
+        ok = True
+    except CheckFailed as error:
+        print(f"\nDEPLOY CHECK FAILED: {error}", file=sys.stderr)
+        for log in sorted(logs.glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-15:]
+            print(f"--- last lines of {log.name}:\n" + "\n".join(tail), file=sys.stderr)
+    finally:
+        procs.stop_all()
+        still = [port for port in ports if listening(port)]
+        if still:
+            print(f"DEPLOY CHECK FAILED: ports still listening after stop: {still}", file=sys.stderr)
+            ok = False
+        else:
+            print(f"   ok  nothing left listening on the {len(ports)} ports the check used")
+    if ok:
+        shutil.rmtree(work, ignore_errors=True)
+        print("\nDeploy check passed.")
+        return 0
+    print(f"Logs kept in {work}", file=sys.stderr)
+    return 1
+
+
+def ok_checks(pg_port: int, state: str, home: Path, logs: Path, output: Path) -> None:
+    check(state == "success", "the daily run succeeded")
+    task_logs = home / "logs" / f"dag_id={DAG_ID}" / "run_id=deploy_check_ok"
+    sensor_log = (task_logs / "task_id=wait_for_data" / "attempt=1.log").read_text()
+    check("Pausing task as DEFERRED" in sensor_log, "the sensor poked once on the worker, then deferred")
+    triggerer_ids = [row[0] for row in query(pg_port, "SELECT id FROM job WHERE job_type = 'TriggererJob'")]
+    check(len(triggerer_ids) == 1, f"one triggerer job ran ({triggerer_ids})")
+    trigger_log = task_logs / "task_id=wait_for_data" / f"attempt=1.log.trigger.{triggerer_ids[0]}.log"
+    text = trigger_log.read_text() if trigger_log.exists() else ""
+    check("Trigger fired event" in text and "'status': 'success'" in text,
+          f"the trigger ran in the triggerer process (job {triggerer_ids[0]}) and fired success")  # fmt: skip
+    rows = query(pg_port, "SELECT external_executor_id, hostname FROM task_instance "
+                 "WHERE run_id = 'deploy_check_ok' AND task_id = 'extract'")  # fmt: skip
+    celery_id = rows[0][0] if rows else None
+    check(bool(celery_id), f"extract went through Celery (task id {celery_id})")
+    # Celery logs the task's end after the task itself has reported success.
+    wait_for(
+        f"Celery task {celery_id} to be logged as succeeded by the worker",
+        lambda: f"execute_workload[{celery_id}] succeeded" in (logs / "celery-worker.log").read_text(errors="replace"),
+        30,
+    )
+    check(True, f"extract ran as Celery task {celery_id} on the worker")
+    partition = output / "agent_performance" / f"dt={REPORT_DAY}"
+    records = [json.loads(line) for line in (partition / "agents.jsonl").read_text().splitlines()]
+    check(len(records) == AGENTS and all(record.get("user_id") for record in records),
+          f"agents.jsonl holds {AGENTS} complete records")  # fmt: skip
+    summary = json.loads((partition / "summary.json").read_text())
+    check(summary["agents"] == AGENTS, "summary.json scores every agent")
+    leftovers = sorted(p.name for p in partition.iterdir() if p.name not in ("agents.jsonl", "summary.json"))
+    check(not leftovers, f"no temporary files left beside the outputs ({leftovers})")
+
+
+def secret_checks(pg_port: int, token: str, home: Path, logs: Path, output: Path) -> None:
+    rows = query(pg_port, "SELECT is_encrypted, password FROM connection WHERE conn_id = 'convoso_default'")
+    check(bool(rows) and rows[0][0] is True and rows[0][1] != token, "the stored password is encrypted")
+    hits = [
+        str(p)
+        for base in (home, logs, output)
+        for p in base.rglob("*")
+        if p.is_file() and token.encode() in p.read_bytes()
+    ]
+    check(not hits, f"the token appears in no log or output file ({len(hits)} hits: {hits[:3]})")
+    dump = subprocess.run(
+        [pg_bin("pg_dump"), "-h", "127.0.0.1", "-p", str(pg_port), "-U", "airflow", "--data-only", "airflow"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    check(len(dump) > 10_000 and token.encode() not in dump, "the token is not in clear text anywhere in the database")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
