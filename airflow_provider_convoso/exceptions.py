@@ -8,6 +8,8 @@ task fails at once instead of being retried (see ``compat.fail_fast``).
 
 from __future__ import annotations
 
+import json
+
 
 class ConvosoError(Exception):
     """Base class for every error this provider raises."""
@@ -71,6 +73,39 @@ class ConvosoTransientError(ConvosoError):
         self.retry_after = retry_after
 
 
+def redact(error: BaseException, secret: str) -> BaseException:
+    """Replace ``secret`` in ``error``'s message and text attributes with ``***``, in place.
+
+    A server that echoes the request (an error ``text``, an HTML error page, a firewall
+    page) would otherwise carry the token into an exception; its URL-encoded and
+    JSON-escaped spellings are replaced too.
+
+    :param error: the error to clean.
+    :param secret: the token.
+    :return: the same error.
+    """
+    if not secret:
+        return error
+    from urllib.parse import quote, quote_plus
+
+    forms = sorted(
+        {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}, key=len, reverse=True
+    )
+
+    def clean(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        for form in forms:
+            value = value.replace(form, "***")
+        return value
+
+    error.args = tuple(clean(arg) for arg in error.args)
+    for name in ("text", "value"):
+        if isinstance(getattr(error, name, None), str):
+            setattr(error, name, clean(getattr(error, name)))
+    return error
+
+
 # Error codes of the contract's table: code -> (exception class, request parameter).
 FILTER_ERROR_CODES: dict[int, str] = {
     6026: "campaign_ids",
@@ -93,4 +128,5 @@ __all__ = [
     "ConvosoResponseError",
     "ConvosoTransientError",
     "ConvosoValidationError",
+    "redact",
 ]

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import io
 import json
 import os
+import re
+import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from airflow_provider_convoso.exceptions import ConvosoInputError
+from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
 from airflow_provider_convoso.records import (
     COMPANION_FIELDS,
     FLOAT_FIELDS,
@@ -45,11 +49,22 @@ def resolve_format(output_format: str | None, output_path: str | None) -> str:
     return _EXTENSIONS.get(suffix, "jsonl")
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value
+
+
+def _safe_cell(value: Any) -> Any:
+    """A cell a spreadsheet will not run: text that starts like a formula gets a leading ``'``."""
+    value = _cell(value)
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
     return value
 
 
@@ -114,10 +129,17 @@ def _json_pieces(records: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield "[]" if separator == "[" else "]"
 
 
-def _write_csv(handle: BinaryIO, records: Iterable[dict[str, Any]], columns: Sequence[str]) -> tuple[int, set[str]]:
-    """Rows under ``columns``; returns their count and the keys that had no column."""
+def _write_csv(
+    handle: BinaryIO, records: Iterable[dict[str, Any]], columns: Sequence[str], escape_formulas: bool = False
+) -> tuple[int, set[str]]:
+    """Rows under ``columns``; returns their count and the keys that had no column.
+
+    Lines end in CRLF (RFC 4180): the csv module quotes a value holding any character of
+    the line terminator, so a value with a bare CR or LF is quoted and reads back as one cell.
+    """
     text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
-    writer = csv.writer(text, lineterminator="\n")
+    writer = csv.writer(text, lineterminator="\r\n")
+    cell = _safe_cell if escape_formulas else _cell
     writer.writerow(columns)
     known = set(columns)
     missing: set[str] = set()
@@ -125,7 +147,7 @@ def _write_csv(handle: BinaryIO, records: Iterable[dict[str, Any]], columns: Seq
     for rows, record in enumerate(records, 1):  # noqa: B007 - rows is the count
         if not known.issuperset(record):
             missing.update(set(record).difference(known))
-        writer.writerow([_cell(record.get(column)) for column in columns])
+        writer.writerow([cell(record.get(column)) for column in columns])
     text.flush()
     text.detach()
     return rows, missing
@@ -265,6 +287,7 @@ def _write(
     fmt: str,
     extra_first: tuple[str, ...],
     typed: bool,
+    csv_escape_formulas: bool = False,
 ) -> int:
     """Write every record in ``fmt``; returns how many there were."""
     if fmt == "jsonl":
@@ -273,14 +296,19 @@ def _write(
         return _write_text(handle, _json_pieces(records())) - 1  # the closing bracket is a piece
     if fmt == "csv":
         columns = column_order([], extra_first=extra_first)
-        rows, missing = _write_csv(handle, records(), columns)
+        rows, missing = _write_csv(handle, records(), columns, csv_escape_formulas)
         if missing:  # a field outside the contract: start again with a column for it
             handle.seek(0)
             handle.truncate()
-            rows, _ = _write_csv(handle, records(), [*columns, *sorted(missing)])
+            rows, _ = _write_csv(handle, records(), [*columns, *sorted(missing)], csv_escape_formulas)
         return rows
     if fmt == "parquet":
-        return _write_parquet(handle, records, extra_first, typed)
+        pa, _ = _pyarrow()
+        try:
+            return _write_parquet(handle, records, extra_first, typed)
+        except (OverflowError, pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            # The same records fail the same way on every retry: a permanent error.
+            raise ConvosoResponseError(f"a value does not fit its Parquet column: {error}") from None
     raise ConvosoInputError(f"output_format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
@@ -295,21 +323,83 @@ def storage_uri(output_path: str) -> str:
     return "file://" + os.path.abspath(text)
 
 
+TEMP_PREFIX = "convoso-"  # every temporary file or folder this provider makes starts with it
+
+
+def temp_tag() -> str:
+    """``convoso-HOST-PID-RANDOM``: a temporary name that says whose it is, so a later run
+    can tell a killed run's leftovers from a live writer's."""
+    return f"{TEMP_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale(name: str, *, now: float | None = None, mtime: float = 0.0, max_age: float = 3600.0) -> bool:
+    """Tell whether a temporary name of :func:`temp_tag`'s form belongs to a run that is gone.
+
+    On this host: its process no longer exists. Written from another host (a shared
+    folder): it is older than ``max_age`` seconds.
+    """
+    match = _TEMP_NAME.search(name)
+    if match is None:
+        return False
+    if match["host"] == socket.gethostname():
+        return not _alive(int(match["pid"]))
+    return (now if now is not None else time.time()) - mtime > max_age
+
+
+_TEMP_NAME = re.compile(rf"{TEMP_PREFIX}(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{{12}}")
+
+
+def remove_stale(folder: Path, pattern: str) -> list[str]:
+    """Remove the files and folders matching ``pattern`` in ``folder`` that :func:`is_stale` says are leftovers.
+
+    :return: the names removed.
+    """
+    import shutil
+
+    removed = []
+    for candidate in folder.glob(pattern):
+        try:
+            mtime = candidate.stat().st_mtime
+        except OSError:
+            continue
+        if is_stale(candidate.name, mtime=mtime):
+            if candidate.is_dir():
+                shutil.rmtree(candidate, ignore_errors=True)
+            else:
+                candidate.unlink(missing_ok=True)
+            removed.append(candidate.name)
+    return removed
+
+
 @contextlib.contextmanager
 def _atomic(path: ObjectStoragePath) -> Iterator[BinaryIO]:
     """A binary handle whose content becomes the object at ``path`` only if the block completes.
 
-    A local target is written to a hidden name beside it, fsynced and renamed over it; an
-    object store gets a local temporary file in one upload (S3, GCS and Azure make an object
-    visible only when its upload completes). On any error the target is left as it was.
+    A local target is written to a hidden name beside it (``.NAME.convoso-HOST-PID-….tmp``),
+    fsynced and renamed over it; an object store gets a local temporary file
+    (``convoso-HOST-PID-….tmp`` in the temporary folder) in one upload (S3, GCS and Azure
+    make an object visible only when its upload completes). On any error the target is left
+    as it was. Leftovers of a killed run of the same target are removed first.
     """
     local = path.protocol in _LOCAL_PROTOCOLS
     if local:
         target = Path(path.path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        remove_stale(target.parent, f".{glob.escape(target.name)}.{TEMP_PREFIX}*.tmp")
+        temporary = target.with_name(f".{target.name}.{temp_tag()}.tmp")
     else:
-        descriptor, name = tempfile.mkstemp(prefix="convoso-", suffix=".tmp")
+        remove_stale(Path(tempfile.gettempdir()), f"{TEMP_PREFIX}*.tmp")
+        descriptor, name = tempfile.mkstemp(prefix=temp_tag() + "-", suffix=".tmp")
         os.close(descriptor)
         temporary = Path(name)
     try:
@@ -325,6 +415,30 @@ def _atomic(path: ObjectStoragePath) -> Iterator[BinaryIO]:
         temporary.unlink(missing_ok=True)
 
 
+def check_output_path(output_path: str) -> None:
+    """Refuse an output path that cannot name one file, before any request.
+
+    :param output_path: the rendered ``output_path``.
+    :raises ConvosoInputError: a folder (trailing ``/``), a ``~`` path, or a relative
+        ``file://`` URL.
+    """
+    from urllib.parse import urlsplit
+
+    text = str(output_path).strip()
+    if not text:
+        raise ConvosoInputError("output_path is empty")
+    if text.endswith(("/", "\\")):
+        raise ConvosoInputError(f"output_path {text!r} names a folder: end it with a file name such as agents.jsonl")
+    if text.startswith("~"):
+        raise ConvosoInputError(f"output_path {text!r} starts with '~', which is not expanded: give an absolute path")
+    parts = urlsplit(text)
+    if parts.scheme == "file" and parts.netloc not in ("", "localhost"):
+        raise ConvosoInputError(
+            f"output_path {text!r} is a relative file:// URL (its first folder reads as a host name "
+            f"{parts.netloc!r}): use file:///absolute/path"
+        )
+
+
 def write_atomically(path: ObjectStoragePath, data: bytes) -> None:
     """Write ``data`` so that ``path`` holds the previous object, or none, until it is complete."""
     with _atomic(path) as handle:
@@ -338,6 +452,7 @@ def write_records(
     *,
     extra_first: tuple[str, ...] = (),
     typed: bool = True,
+    csv_escape_formulas: bool = False,
 ) -> tuple[int, int]:
     """Stream ``records()`` into ``path`` as ``fmt``, atomically; returns (rows, bytes).
 
@@ -345,9 +460,10 @@ def write_records(
     If they fail part-way, ``path`` is left as it was. ``records`` may be called a second
     time (a CSV or typed Parquet meeting a field outside the contract starts again).
     ``typed`` says the records went through :func:`records.normalize_record`, so Parquet
-    can give the contract's fields their fixed types.
+    can give the contract's fields their fixed types. ``csv_escape_formulas`` prefixes
+    ``'`` to CSV text cells that a spreadsheet would run as a formula.
     """
     with _atomic(path) as handle:
-        rows = _write(handle, records, fmt, extra_first, typed)
+        rows = _write(handle, records, fmt, extra_first, typed, csv_escape_formulas)
         size = handle.tell()
     return rows, size

@@ -93,12 +93,18 @@ def _elements(name: str, value: Any) -> Iterator[Any]:
     yield from value
 
 
+#: PHP's largest integer on 64-bit builds: a larger ID cannot be one the service has.
+MAX_ID = 2**63 - 1
+
+
 def _element(name: str, raw: Any) -> str:
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise ConvosoInputError(f"{name} elements must be ints or strings, got {type(raw).__name__} {_show(raw)}")
     if isinstance(raw, int):
         if raw < 0:
             raise ConvosoInputError(f"{name} IDs must not be negative, got {raw}")
+        if raw > MAX_ID:
+            raise ConvosoInputError(f"{name} ID {raw} is out of range (the service's IDs are at most {MAX_ID})")
         return str(raw)
     text = raw.strip()
     if not text:
@@ -109,6 +115,8 @@ def _element(name: str, raw: Any) -> str:
     if not pattern.fullmatch(text):
         kind = "letters, digits and _.:-" if name in _ALPHANUMERIC_FILTERS else "digits"
         raise ConvosoInputError(f"{name} element {_show(raw)} must contain only {kind}")
+    if text.isdigit() and int(text) > MAX_ID:
+        raise ConvosoInputError(f"{name} ID {text} is out of range (the service's IDs are at most {MAX_ID})")
     return text
 
 

@@ -112,9 +112,29 @@ def api_error(payload: Mapping[str, Any], params: Mapping[str, str] | None = Non
     return ConvosoAPIError(f"Convoso API error: {text}{suffix}", error_code=code, text=text)
 
 
+_TRUE = (True, 1, "true", "1")
+_FALSE = (False, 0, "false", "0")
+
+
+def _success(payload: Mapping[str, Any]) -> bool | None:
+    """``success`` as a boolean: ``None`` when it is missing or neither true nor false."""
+    value = payload.get("success")
+    if isinstance(value, str):
+        value = value.strip().lower()
+    if isinstance(value, bool | int | str):
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+    return None
+
+
 def _is_failure(payload: Mapping[str, Any]) -> bool:
-    success = payload.get("success", True)
-    return success is False or (isinstance(success, str) and success.strip().lower() == "false") or success == 0
+    """An envelope that reports an error: ``success`` false, or no ``success`` and a code other than 200."""
+    if "success" in payload:
+        return _success(payload) is False
+    code = _error_code(payload)
+    return code is not None and code != 200
 
 
 def _own(item: Mapping[str, Any], owned: bool) -> dict[str, Any]:
@@ -140,26 +160,38 @@ def _records_from_keyed(data: Mapping[str, Any], owned: bool) -> list[dict[str, 
 
 
 def records_from_payload(
-    payload: Any, params: Mapping[str, str] | None = None, *, owned: bool = False
+    payload: Any,
+    params: Mapping[str, str] | None = None,
+    *,
+    owned: bool = False,
+    envelope: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The raw agent objects in any successful shape, or the error a failure stands for.
 
-    Shapes: a bare list; ``{"data": [...]}``; ``{"data": {user_id: {...}}}`` (``user_id``
-    filled in from the key); and empty, ``{}`` or ``null`` data. With ``owned`` (a payload
-    this module decoded itself) the objects are reused instead of copied.
+    Data is a JSON array; an object whose ``success`` is true (a missing, ``null``, ``{}``
+    or ``[]`` ``data`` is no rows); or an object with ``data`` and no ``success``. ``data``
+    is a list, or an object keyed by user id (``user_id`` filled in from the key). An
+    object with ``success`` false, or without ``success`` and with a ``code``/``error_code``
+    other than 200, is the API error it names. Anything else (``{}``, ``null``, a string,
+    ``{"success": "no"}``) is :class:`ConvosoResponseError`. With ``owned`` (a payload this
+    module decoded itself) the objects are reused instead of copied.
     """
-    if payload is None:
-        return []
     if isinstance(payload, list):
         data: Any = payload
     elif isinstance(payload, Mapping):
         if _is_failure(payload):
             raise api_error(payload, params)
+        if "success" in payload and _success(payload) is None:
+            raise ConvosoResponseError(f"'success' is neither true nor false: {snippet(json.dumps(payload)[:400])}")
+        if "success" not in payload and "data" not in payload:
+            raise ConvosoResponseError(f"not an answer (no 'success', no 'data'): {snippet(json.dumps(payload)[:400])}")
         data = payload.get("data")
-        if data is None and "data" not in payload and not payload.keys() <= {"success", "code", "total"}:
-            raise ConvosoResponseError(f"response object has no 'data': {snippet(json.dumps(payload)[:400])}")
+        if envelope is not None:
+            envelope.update((key, value) for key, value in payload.items() if key != "data")
     else:
-        raise ConvosoResponseError(f"response is a JSON {type(payload).__name__}, not an object or a list")
+        raise ConvosoResponseError(
+            f"not an answer: the body is a JSON {type(payload).__name__}, not an object or a list"
+        )
     if data is None or data in ({}, []):
         return []
     if isinstance(data, Mapping):
@@ -173,13 +205,19 @@ def records_from_payload(
 
 
 def parse_payload(
-    payload: Any, params: Mapping[str, str] | None = None, *, normalize: bool = True, owned: bool = False
+    payload: Any,
+    params: Mapping[str, str] | None = None,
+    *,
+    normalize: bool = True,
+    owned: bool = False,
+    envelope: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Records from a decoded JSON payload, typed unless ``normalize`` is false.
 
-    ``owned`` lets it type the payload's own objects in place (no copy of a large answer).
+    ``owned`` lets it type the payload's own objects in place (no copy of a large answer);
+    ``envelope``, when given, receives the answer's members other than ``data``.
     """
-    records = records_from_payload(payload, params, owned=owned)
+    records = records_from_payload(payload, params, owned=owned, envelope=envelope)
     return [normalize_record(record, in_place=True) for record in records] if normalize else records
 
 
@@ -192,14 +230,19 @@ def decode_json(content: bytes | str) -> Any:
 
 
 def check_status(status_code: int, headers: Mapping[str, str], content: bytes) -> None:
-    """Raise for an HTTP status that is not a normal answer.
+    """Raise for an HTTP status that is not an answer: only a 2xx is one.
 
-    429, 408 and every 5xx are transient (HTML pages from proxies included); 401/403 are
-    auth errors; any other 4xx is a permanent API error.
+    1xx and 3xx are :class:`ConvosoResponseError` (redirects are not followed: a 302 with a
+    body of ``[]`` is not "no rows"); 429, 408 and every 5xx are transient (HTML pages from
+    proxies included); 401/403 are auth errors; any other 4xx is a permanent API error.
     """
-    if status_code < 400:
+    if 200 <= status_code < 300:
         return
     label = f"HTTP {status_code} {_reason(status_code)}"
+    if status_code < 400:
+        location = headers.get("location")
+        target = f" to {snippet(location, 200)}" if location else ""
+        raise ConvosoResponseError(f"{label}{target} is not an answer (redirects are not followed)")
     if status_code in (408, 429) or status_code >= 500:
         retry_after = parse_retry_after(headers.get("retry-after"))
         raise ConvosoTransientError(f"{label}: {snippet(content, 80)}", retry_after=retry_after)
@@ -211,10 +254,24 @@ def check_status(status_code: int, headers: Mapping[str, str], content: bytes) -
 
 
 def parse_body(
-    content: bytes | str, params: Mapping[str, str] | None = None, *, normalize: bool = True
+    content: bytes | str,
+    params: Mapping[str, str] | None = None,
+    *,
+    normalize: bool = True,
+    envelope: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Typed records from a 2xx body, decoded whole (the quickest way for small answers)."""
-    return parse_payload(decode_json(content), params, normalize=normalize, owned=True)
+    return parse_payload(decode_json(content), params, normalize=normalize, owned=True, envelope=envelope)
+
+
+def reported_total(envelope: Mapping[str, Any]) -> int | None:
+    """The row count an envelope's ``total`` reports (it may be a string), if it has one."""
+    total = envelope.get("total")
+    if isinstance(total, str) and total.strip().isdigit():
+        return int(total.strip())
+    if isinstance(total, int) and not isinstance(total, bool):
+        return total
+    return None
 
 
 def parse_response(
@@ -320,7 +377,7 @@ def _items(text: str, index: int, typed: Typer) -> Generator[dict[str, Any], Non
         raise ValueError(f"malformed data near {index}") from None
 
 
-def _stream(text: str, typed: Typer) -> Generator[dict[str, Any], None, None]:
+def _stream(text: str, typed: Typer, envelope: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
     """Records of a body laid out as the API lays it out, decoded one agent at a time.
 
     That is a bare array, or an envelope whose ``success`` comes before a ``data`` array or
@@ -342,8 +399,9 @@ def _stream(text: str, typed: Typer) -> Generator[dict[str, Any], None, None]:
             members[key], index = _value(text, index)
             if not text.startswith("}", index):
                 index = _after(text, index, ",")
-        if "success" not in members or _is_failure(members):
-            raise _NotStreamable
+        if _success(members) is not True:
+            raise _NotStreamable  # a failure, an odd 'success' or none: judged whole
+        envelope.update(members)
         if not text.startswith(("[", "{"), index):
             raise _NotStreamable
         index = yield from _items(text, index, typed)
@@ -351,7 +409,7 @@ def _stream(text: str, typed: Typer) -> Generator[dict[str, Any], None, None]:
             key, index = _key(text, _skip(text, index + 1))
             if key == "data":
                 raise ValueError("a second 'data' member")
-            _, index = _value(text, index)
+            envelope[key], index = _value(text, index)
         index = _after(text, index, "}")
     else:
         raise _NotStreamable
@@ -381,7 +439,11 @@ def body_text(content: bytes) -> str | bytes:
 
 
 def iter_records(
-    content: bytes | str, params: Mapping[str, str] | None = None, *, normalize: bool = True
+    content: bytes | str,
+    params: Mapping[str, str] | None = None,
+    *,
+    normalize: bool = True,
+    envelope: dict[str, Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The records of a 2xx body, decoded and typed one agent at a time.
 
@@ -390,16 +452,20 @@ def iter_records(
     are those of :func:`parse_body`, except that a keyed object repeating a user id yields
     every entry. A malformed body can fail after some records were yielded, so a consumer
     commits its output only once this is exhausted. ``content`` may be the bytes or what
-    :func:`body_text` made of them.
+    :func:`body_text` made of them. ``envelope``, when given, receives the answer's members
+    other than ``data`` (complete once the records are exhausted).
     """
+    if envelope is None:
+        envelope = {}
     text = body_text(content) if isinstance(content, bytes) else content
     del content  # the text is all that is needed; the caller may drop the bytes
     if isinstance(text, bytes):  # not UTF-8: the whole-body path detects UTF-16/32 or fails
-        yield from parse_body(text, params, normalize=normalize)
+        yield from parse_body(text, params, normalize=normalize, envelope=envelope)
         return
     try:
-        yield from _stream(text, _typed if normalize else _untyped)
+        yield from _stream(text, _typed if normalize else _untyped, envelope)
     except _NotStreamable:  # raised before any record: decode the (small or odd) body whole
-        yield from parse_body(text, params, normalize=normalize)
+        envelope.clear()
+        yield from parse_body(text, params, normalize=normalize, envelope=envelope)
     except (ValueError, RecursionError):  # JSONDecodeError included
         raise ConvosoResponseError(f"expected a JSON body, got: {snippet(text) or '(empty body)'}") from None

@@ -17,9 +17,10 @@ from airflow_provider_convoso.exceptions import ConvosoInputError
 
 DEFAULT_BASE_URL = "https://api.convoso.com/v1"
 ENDPOINT_PATH = "/agent-performance/search"
-REQUEST_FORMATS = ("json", "form")
+REQUEST_FORMATS = ("form", "json")
 
-RequestFormat = Literal["json", "form"]
+RequestFormat = Literal["form", "json"]
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 
 
 #: Connection extras, for both connection forms (Flask widgets on 2.11, ``conn-fields`` on 3.x).
@@ -32,10 +33,13 @@ EXTRA_FIELDS: dict[str, dict[str, Any]] = {
                       "description": "Base of the exponential backoff, with full jitter."},
     "retry_max_wait": {"label": "Max wait between retries (seconds)", "placeholder": "60", "type": "number",
                        "description": "Cap on one backoff or Retry-After wait."},
-    "request_format": {"label": "Request format", "placeholder": "json", "type": "string",
-                       "description": "json (the contract's) or form (form-encoded POST)."},
+    "request_format": {"label": "Request format", "placeholder": "form", "type": "string",
+                       "description": "form (form-encoded POST, what the service reads) or json "
+                                      "(the contract's example; not seen working against the live service)."},
     "verify": {"label": "Verify TLS", "placeholder": "true", "type": "boolean",
                "description": "Set false only for a test endpoint; a warning is logged."},
+    "max_response_bytes": {"label": "Max response size (bytes)", "placeholder": "268435456", "type": "integer",
+                           "description": "Largest decoded answer accepted (gzip included); larger fails the call."},
 }  # fmt: skip
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["login", "schema", "port"],
@@ -58,12 +62,25 @@ class ClientSettings:
     max_retries: int = 5
     retry_backoff: float = 1.0
     retry_max_wait: float = 60.0
-    request_format: RequestFormat = "json"
+    request_format: RequestFormat = "form"
     verify: bool = True
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @property
     def endpoint(self) -> str:
         return self.base_url + ENDPOINT_PATH
+
+
+def flask_widgets(fields: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """WTForms fields for Airflow 2.11's connection form, from the same table as ``conn-fields``."""
+    from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+    from flask_babel import lazy_gettext
+    from wtforms import StringField
+
+    return {
+        name: StringField(lazy_gettext(field["label"]), widget=BS3TextFieldWidget(), description=field["description"])
+        for name, field in fields.items()
+    }
 
 
 def is_loopback(host: str) -> bool:
@@ -156,9 +173,9 @@ def resolve_settings(
     merged.update({key: value for key, value in overrides.items() if value is not None})
     if not password:
         raise ConvosoInputError("the Convoso connection has no auth token: set it as the connection's password")
-    request_format = str(merged.get("request_format", "json")).strip().lower()
+    request_format = str(merged.get("request_format", "form")).strip().lower()
     if request_format not in REQUEST_FORMATS:
-        raise ConvosoInputError(f"request_format must be 'json' or 'form', got {merged.get('request_format')!r}")
+        raise ConvosoInputError(f"request_format must be 'form' or 'json', got {merged.get('request_format')!r}")
     return ClientSettings(
         base_url=normalize_base_url(host, port),
         token=password,
@@ -166,6 +183,9 @@ def resolve_settings(
         max_retries=_number("max_retries", merged.get("max_retries", 5), minimum=0, integer=True),
         retry_backoff=_number("retry_backoff", merged.get("retry_backoff", 1), minimum=0),
         retry_max_wait=_number("retry_max_wait", merged.get("retry_max_wait", 60), minimum=0),
-        request_format="form" if request_format == "form" else "json",
+        request_format="json" if request_format == "json" else "form",
         verify=_boolean("verify", merged.get("verify", True)),
+        max_response_bytes=_number(
+            "max_response_bytes", merged.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES), minimum=1, integer=True
+        ),
     )

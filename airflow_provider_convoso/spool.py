@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
+from airflow_provider_convoso.output import TEMP_PREFIX, remove_stale, temp_tag
 from airflow_provider_convoso.responses import body_text
 
 
@@ -27,7 +28,11 @@ class BodySpool:
     """
 
     def __init__(self, *, on_disk: bool = True) -> None:
-        self._directory = tempfile.TemporaryDirectory(prefix="convoso-spool-") if on_disk else None
+        self._directory = None
+        if on_disk:
+            base = Path(tempfile.gettempdir())
+            remove_stale(base, f"{TEMP_PREFIX}*-spool")
+            self._directory = tempfile.TemporaryDirectory(prefix=temp_tag() + "-", suffix="-spool")
         self._bodies: dict[str, Path | bytes] = {}
         self._lock = threading.Lock()
         self.size = 0

@@ -104,7 +104,7 @@ def bench_request_overhead(calls: int, rounds: int) -> dict[str, Any]:
             ours, base = [], []
             for _ in range(calls):  # alternate so drift hits both equally
                 start = time.perf_counter()
-                raw.post(url, json=payload).raise_for_status()
+                raw.post(url, data=payload).raise_for_status()
                 base.append(time.perf_counter() - start)
                 start = time.perf_counter()
                 hook.get_agent_performance(date_start="2026-03-01", date_end="2026-03-03")
@@ -226,7 +226,7 @@ def run(users):
     if mode == "baseline":
         # A plain script: post, decode the whole answer, write one JSON line per agent.
         form = {"auth_token": "emulator-token", "date_start": "2026-03-02", "date_end": "2026-03-02"}
-        response = httpx.post(url + "/v1/agent-performance/search", json={**form, **users}, timeout=120)
+        response = httpx.post(url + "/v1/agent-performance/search", data={**form, **users}, timeout=120)
         data = json.loads(response.content)["data"]
         with open(os.path.join(out_dir, "e2e.jsonl"), "w", encoding="utf-8") as handle:
             for record in data.values():

@@ -130,6 +130,7 @@ def test_token_travels_in_the_body_never_the_url(
     conn_json: Any, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, request_format: str
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, request_format=request_format))
+    convoso_conn.configure(accept_json=True)
     ConvosoHook().get_agent_performance(user_ids="10001,10002")
     [record] = convoso_conn.requests
     assert record.token_in_body and not record.token_in_query
@@ -144,9 +145,44 @@ def test_emulator_accepts_query_string_requests_and_rejects_bad_dates(emulator: 
     url = emulator.url + ENDPOINT
     assert len(httpx.get(url, params={"auth_token": emulator.token, "date_start": "2026-03-01"}).json()) == 12
     assert emulator.requests[-1].token_in_query
-    bad = httpx.post(url, json={"auth_token": emulator.token, "date_start": "2026-3-1"}).json()
+    bad = httpx.post(url, data={"auth_token": emulator.token, "date_start": "2026-3-1"}).json()
     assert bad == {"success": False, "error": "Invalid date format. Use YYYY-MM-DD"}
     assert httpx.post(emulator.url + "/v1/other", json={}).status_code == 404
+
+
+def test_emulator_reads_requests_as_php_does(emulator: ConvosoEmulator) -> None:
+    """$_REQUEST: query string and form bodies; a JSON body is not read, so its token is never seen."""
+    url = emulator.url + ENDPOINT
+    unread = httpx.post(url, json={"auth_token": emulator.token}).json()
+    assert unread["success"] is False and "token" in unread["error"].lower()
+    assert not emulator.requests[-1].token_in_body
+    assert len(httpx.post(url, data={"auth_token": emulator.token}).json()) == 12
+    # A form body wins over the query string, as PHP's default request_order "GP" has it.
+    both = httpx.post(url, params={"auth_token": "wrong"}, data={"auth_token": emulator.token}).json()
+    assert len(both) == 12
+    emulator.configure(accept_json=True)
+    assert len(httpx.post(url, json={"auth_token": emulator.token}).json()) == 12
+
+
+def test_json_format_auth_error_suggests_form(
+    conn_json: Any, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, request_format="json"))
+    with pytest.raises(ConvosoAuthError, match="request_format to form") as caught:
+        ConvosoHook().get_agent_performance()
+    assert isinstance(caught.value, AirflowFailException)
+    ok, message = ConvosoHook().test_connection()
+    assert not ok and "request_format to form" in message
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn))
+    assert ConvosoHook().test_connection()[0] is True
+
+
+def test_emulator_refuses_a_host_that_only_looks_like_loopback() -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        ConvosoEmulator(host="127.evil.example")
+    with pytest.raises(ValueError, match="loopback"):
+        ConvosoEmulator(host="0.0.0.0")
+    assert ConvosoEmulator(host="127.0.0.2")._host == "127.0.0.2"
 
 
 def test_one_pooled_connection_is_reused(convoso_conn: ConvosoEmulator) -> None:

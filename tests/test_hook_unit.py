@@ -36,16 +36,12 @@ def _hook(
             }
         ),
     )
-    hook = ConvosoHook("convoso_unit")
-    hook.__dict__["client"] = httpx.Client(
-        transport=httpx.MockTransport(handler), **hook._client_options(hook.settings)
-    )
-    return hook
+    return ConvosoHook("convoso_unit", transport=httpx.MockTransport(handler))
 
 
 def test_init_does_no_io() -> None:
     hook = ConvosoHook("does_not_exist", timeout=3)
-    assert "settings" not in hook.__dict__ and "client" not in hook.__dict__
+    assert hook._settings is None and hook._client is None
     assert "does_not_exist" in repr(hook)
 
 
@@ -56,7 +52,7 @@ def test_json_request_body_carries_token_and_only_set_params(monkeypatch: pytest
         seen.append(request)
         return httpx.Response(200, json=[])
 
-    hook = _hook(monkeypatch, handler)
+    hook = _hook(monkeypatch, handler, request_format="json")
     assert hook.get_agent_performance(date_start="2026-03-01", campaign_ids=[111, 222]) == []
     [request] = seen
     assert str(request.url) == "https://api.convoso.com/v1/agent-performance/search"
@@ -67,14 +63,14 @@ def test_json_request_body_carries_token_and_only_set_params(monkeypatch: pytest
     assert TOKEN not in str(request.url)
 
 
-def test_form_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_form_encoding_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(200, json={"success": True, "data": []})
 
-    _hook(monkeypatch, handler, request_format="form").get_agent_performance(user_ids="1")
+    _hook(monkeypatch, handler).get_agent_performance(user_ids="1")
     assert seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
     assert seen[0].content.decode() == f"auth_token={TOKEN}&user_ids=1"
 
@@ -171,7 +167,9 @@ def test_connection_form_widgets_or_conn_fields() -> None:
         assert "timeout" in get_provider_info()["connection-types"][0]["conn-fields"]
         return
     widgets = ConvosoHook.get_connection_form_widgets()
-    assert set(widgets) == {"timeout", "max_retries", "retry_backoff", "retry_max_wait", "request_format", "verify"}
+    from airflow_provider_convoso.provider_info import get_provider_info
+
+    assert set(widgets) == set(get_provider_info()["connection-types"][0]["conn-fields"])
 
 
 def test_count_checks_the_envelope_but_leaves_typing_to_the_extract(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -59,6 +59,7 @@ def test_provider_info_validates_against_airflows_schema() -> None:
         "retry_max_wait",
         "request_format",
         "verify",
+        "max_response_bytes",
     }
 
 

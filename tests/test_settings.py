@@ -65,7 +65,7 @@ def test_extras_and_overrides() -> None:
         ({"timeout": 0}, "timeout must be at least"),
         ({"max_retries": -1}, "max_retries must be at least 0"),
         ({"max_retries": 1.5}, "max_retries must be an integer"),
-        ({"request_format": "xml"}, "request_format must be 'json' or 'form'"),
+        ({"request_format": "xml"}, "request_format must be 'form' or 'json'"),
         ({"verify": "maybe"}, "verify must be true or false"),
     ],
 )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
+import logging
+import os
 import ssl
+import time
 import weakref
-from collections.abc import Mapping
-from functools import cached_property
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_convoso import __version__
@@ -22,9 +25,12 @@ from airflow_provider_convoso.compat import (
     mask_secret,
 )
 from airflow_provider_convoso.exceptions import (
+    ConvosoAuthError,
     ConvosoError,
     ConvosoInputError,
+    ConvosoResponseError,
     ConvosoTransientError,
+    redact,
 )
 
 # httpx, tenacity and the parsing modules are imported where they are used: the DAG
@@ -37,7 +43,8 @@ if TYPE_CHECKING:
 
 
 def _transport_error(error: Exception) -> ConvosoError:
-    """A network-level failure as a typed error.
+    """A network-level failure as a typed error, without keeping the httpx error (or the
+    request it holds, token included) reachable from it.
 
     Timeouts, refused or reset connections and truncated bodies are transient; a TLS
     certificate that fails verification is not, and neither is a URL httpx cannot use.
@@ -54,6 +61,42 @@ def _transport_error(error: Exception) -> ConvosoError:
     return ConvosoTransientError(f"{type(error).__name__}: {str(error) or 'no detail'}")
 
 
+def _too_slow(settings: ClientSettings) -> ConvosoTransientError:
+    return ConvosoTransientError(f"the attempt took longer than timeout={settings.timeout:g}s (connect, send and read)")
+
+
+def _read_capped(chunks: Iterator[bytes], settings: ClientSettings, deadline: float) -> bytes:
+    """The decoded body, failing once it passes ``max_response_bytes`` or the attempt's deadline."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > settings.max_response_bytes:
+            raise _too_large(settings)
+        parts.append(chunk)
+        if time.monotonic() > deadline:
+            raise _too_slow(settings)
+    return b"".join(parts)
+
+
+async def _aread_capped(chunks: AsyncIterator[bytes], settings: ClientSettings) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > settings.max_response_bytes:
+            raise _too_large(settings)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _too_large(settings: ClientSettings) -> ConvosoResponseError:
+    return ConvosoResponseError(
+        f"the answer is larger than max_response_bytes={settings.max_response_bytes} (decoded); "
+        "narrow the request (split_by_day, filters) or raise the connection's max_response_bytes extra"
+    )
+
+
 @functools.cache
 def _ssl_context(verify: bool) -> ssl.SSLContext:
     """One TLS context per process: building one loads the CA bundle (~20 ms of CPU), which
@@ -67,27 +110,48 @@ def _ssl_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def _checked(response: httpx.Response) -> bytes:
+def _checked(status_code: int, headers: Mapping[str, str], content: bytes) -> bytes:
     """The body of a normal answer; a status that is not one raises its typed error."""
     from airflow_provider_convoso.responses import check_status
 
-    check_status(response.status_code, response.headers, response.content)
-    return response.content
+    check_status(status_code, headers, content)
+    return content
 
 
 def _records(content: bytes, params: Mapping[str, str], normalize: bool) -> list[dict[str, Any]]:
     from airflow_provider_convoso.responses import parse_body
 
-    with failing_fast():
-        return parse_body(content, params, normalize=normalize)
+    envelope: dict[str, Any] = {}
+    records = parse_body(content, params, normalize=normalize, envelope=envelope)
+    warn_on_total(envelope, len(records))
+    return records
 
 
 def _count(content: bytes, params: Mapping[str, str]) -> int:
     from airflow_provider_convoso.responses import iter_records
 
-    with failing_fast():
-        return sum(1 for _ in iter_records(content, params, normalize=False))
+    envelope: dict[str, Any] = {}
+    rows = sum(1 for _ in iter_records(content, params, normalize=False, envelope=envelope))
+    warn_on_total(envelope, rows)
+    return rows
 
+
+def warn_on_total(envelope: Mapping[str, Any], rows: int) -> int | None:
+    """Log a WARNING when an envelope's ``total`` disagrees with the rows read.
+
+    :param envelope: the answer's members other than ``data``.
+    :param rows: the rows read from it.
+    :return: the reported total, when the envelope carries one.
+    """
+    from airflow_provider_convoso.responses import reported_total
+
+    total = reported_total(envelope)
+    if total is not None and total != rows:
+        _log.warning("Convoso reported total=%d but sent %d agent rows", total, rows)
+    return total
+
+
+_log = logging.getLogger(__name__)
 
 #: Larger answers are counted in a worker thread, so a trigger does not hold the loop.
 _INLINE_COUNT_BYTES = 256 * 1024
@@ -124,13 +188,28 @@ def _raise_exhausted(state: RetryCallState) -> NoReturn:
     ) from cause
 
 
+#: The most requests one hook runs at once; the connection pool holds as many, so no
+#: request ever waits on the pool (a pool timeout would spend a retry meant for the server).
+MAX_CONCURRENCY = 32
+
+_JSON_HINT = (
+    " The connection sends JSON bodies (request_format=json); the service is PHP and reads form bodies "
+    "and query strings, so it may never see the token: set the connection's extra request_format to form."
+)
+
+
 class ConvosoHook(BaseHook):
-    """Calls Convoso's Agent Performance API with the token from an Airflow connection.
+    """Call Convoso's Agent Performance API with the token from an Airflow connection.
 
     The connection's password is the auth token, its host the API base URL (default
     ``https://api.convoso.com``). Extras ``timeout``, ``max_retries``, ``retry_backoff``,
-    ``retry_max_wait``, ``request_format`` and ``verify`` tune the client; a keyword
-    argument of the same name overrides each. Nothing is read or opened until first use.
+    ``retry_max_wait``, ``request_format``, ``verify`` and ``max_response_bytes`` tune the
+    client; a keyword argument of the same name overrides each. Nothing is read or opened
+    until first use.
+
+    :param convoso_conn_id: the Airflow connection to read.
+    :param transport: an ``httpx.BaseTransport`` for the sync client (tests, proxies, mocks).
+    :param async_transport: an ``httpx.AsyncBaseTransport`` for the async client.
     """
 
     conn_name_attr = "convoso_conn_id"
@@ -148,6 +227,9 @@ class ConvosoHook(BaseHook):
         retry_max_wait: float | None = None,
         request_format: str | None = None,
         verify: bool | None = None,
+        max_response_bytes: int | None = None,
+        transport: Any = None,
+        async_transport: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -159,7 +241,12 @@ class ConvosoHook(BaseHook):
             "retry_max_wait": retry_max_wait,
             "request_format": request_format,
             "verify": verify,
+            "max_response_bytes": max_response_bytes,
         }
+        self._transport = transport
+        self._async_transport = async_transport
+        self._settings: ClientSettings | None = None
+        self._client: httpx.Client | None = None
         self._async_client: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:
@@ -169,39 +256,37 @@ class ConvosoHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Hide unused fields and relabel the two that matter."""
+        """Hide unused fields and relabel the two that matter.
+
+        :return: Airflow 2.11's field-behaviour mapping.
+        """
         from airflow_provider_convoso.settings import UI_FIELD_BEHAVIOUR
 
         return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Form fields for the extras (Flask UI); the imports happen only when the UI asks."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import StringField
+        """Build the extras' form fields for Airflow 2.11's Flask UI (imported only when it asks).
 
-        from airflow_provider_convoso.settings import EXTRA_FIELDS
+        :return: field name to WTForms field.
+        """
+        from airflow_provider_convoso.settings import EXTRA_FIELDS, flask_widgets
 
-        return {
-            name: StringField(
-                lazy_gettext(field["label"]), widget=BS3TextFieldWidget(), description=field["description"]
-            )
-            for name, field in EXTRA_FIELDS.items()
-        }
+        return flask_widgets(EXTRA_FIELDS)
 
     # -- settings and clients ----------------------------------------------------------
 
     def _resolve(self, conn: Any) -> ClientSettings:
         from airflow_provider_convoso.settings import resolve_settings
 
-        settings = resolve_settings(
-            host=conn.host,
-            port=conn.port,
-            password=conn.password,
-            extra=conn.extra_dejson,
-            overrides=self._overrides,
-        )
+        with failing_fast():
+            settings = resolve_settings(
+                host=conn.host,
+                port=conn.port,
+                password=conn.password,
+                extra=conn.extra_dejson,
+                overrides=self._overrides,
+            )
         if not settings.verify:
             self.log.warning(
                 "TLS verification is OFF for connection %r (extra verify=false): use this only for tests",
@@ -209,57 +294,90 @@ class ConvosoHook(BaseHook):
             )
         return settings
 
-    @cached_property
+    @property
     def settings(self) -> ClientSettings:
-        """Settings from the connection, read once on first use."""
-        with failing_fast():
-            conn = self.get_connection(self.convoso_conn_id)
+        """Return the settings from the connection, read once on first use."""
+        if self._settings is None:
+            with failing_fast():
+                conn = self.get_connection(self.convoso_conn_id)
             if conn.password and not AIRFLOW_V_3_0_PLUS:
                 mask_secret(conn.password)  # Airflow 3 masks a connection's secrets when it fetches one
-            return self._resolve(conn)
+            self._settings = self._resolve(conn)
+        return self._settings
 
     async def _asettings(self) -> ClientSettings:
-        if "settings" not in self.__dict__:
+        if self._settings is None:
             with failing_fast():
                 conn = await _shared_lookup(self.convoso_conn_id)
-                if conn.password and not AIRFLOW_V_3_0_PLUS:
-                    await amask_secret(conn.password)
-                self.__dict__["settings"] = self._resolve(conn)
-        return self.settings
+            if conn.password and not AIRFLOW_V_3_0_PLUS:
+                await amask_secret(conn.password)
+            self._settings = self._resolve(conn)
+        return self._settings
 
     @property
     def user_agent(self) -> str:
+        """Return the User-Agent sent with every request."""
         import httpx
 
         return f"airflow-provider-convoso/{__version__} apache-airflow/{AIRFLOW_VERSION} httpx/{httpx.__version__}"
 
     def _client_options(self, settings: ClientSettings) -> dict[str, Any]:
+        import httpx
+
         return {
             "timeout": settings.timeout,
             "verify": _ssl_context(settings.verify),
             "headers": {"User-Agent": self.user_agent, "Accept": "application/json"},
             "follow_redirects": False,
+            "limits": httpx.Limits(max_connections=MAX_CONCURRENCY, max_keepalive_connections=MAX_CONCURRENCY),
+            # A proxy may see the token only inside a TLS tunnel; a loopback http:// base
+            # (the emulator) ignores proxy variables altogether.
+            "trust_env": not settings.base_url.startswith("http://"),
         }
 
-    @cached_property
-    def client(self) -> httpx.Client:
-        """One pooled, thread-safe client per hook."""
+    def _new_client(self, client_type: Any, settings: ClientSettings, transport: Any) -> Any:
+        options = self._client_options(settings)
+        if transport is not None:
+            options["transport"] = transport
+        try:
+            return client_type(**options)
+        except ImportError as error:  # an optional package a proxy setting needs (SOCKS: socksio)
+            with failing_fast():
+                raise _proxy_error(error) from None
+
+    def get_conn(self) -> httpx.Client:
+        """Return the pooled, thread-safe sync client, opened on first use.
+
+        :return: the ``httpx.Client`` this hook sends with.
+        """
         import httpx
 
-        return httpx.Client(**self._client_options(self.settings))
+        if self._client is None:
+            self._client = self._new_client(httpx.Client, self.settings, self._transport)
+        return self._client
 
-    async def _aclient(self) -> httpx.AsyncClient:
+    @property
+    def client(self) -> httpx.Client:
+        """Return the pooled sync client (same as :meth:`get_conn`)."""
+        return self.get_conn()
+
+    async def aget_conn(self) -> httpx.AsyncClient:
+        """Return the async client, opened on first use.
+
+        :return: the ``httpx.AsyncClient`` this hook sends with.
+        """
         import httpx
 
         if self._async_client is None:
-            self._async_client = httpx.AsyncClient(**self._client_options(await self._asettings()))
+            settings = await self._asettings()
+            self._async_client = self._new_client(httpx.AsyncClient, settings, self._async_transport)
         return self._async_client
 
     def close(self) -> None:
         """Close the pooled sync client, if one was opened."""
-        client = self.__dict__.pop("client", None)
-        if client is not None:
-            client.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     async def aclose(self) -> None:
         """Close the async client, if one was opened."""
@@ -273,6 +391,27 @@ class ConvosoHook(BaseHook):
     def _request_body(settings: ClientSettings, params: Mapping[str, str]) -> dict[str, Any]:
         payload = {"auth_token": settings.token, **params}
         return {"json": payload} if settings.request_format == "json" else {"data": payload}
+
+    @contextlib.contextmanager
+    def explained(self) -> Iterator[None]:
+        """Make every Convoso error raised inside safe to show and actionable.
+
+        The token (and its URL- and JSON-escaped forms) is replaced with ``***`` in any
+        message built from a server's answer, and an auth error on a JSON-format connection
+        says that the service may not read JSON bodies. Permanent errors fail the task at once.
+
+        :return: a context manager.
+        """
+        try:
+            yield
+        except ConvosoError as error:
+            settings = self._settings
+            if settings is not None:
+                redact(error, settings.token)
+                if isinstance(error, ConvosoAuthError) and settings.request_format == "json":
+                    error.args = (f"{error.args[0] if error.args else error}{_JSON_HINT}", *error.args[1:])
+            with failing_fast():
+                raise
 
     def _retry_policy(self, settings: ClientSettings) -> dict[str, Any]:
         """tenacity arguments shared by the sync and async paths."""
@@ -306,70 +445,134 @@ class ConvosoHook(BaseHook):
             "retry_error_callback": _raise_exhausted,
         }
 
-    def _send(self, settings: ClientSettings, params: Mapping[str, str]) -> bytes:
+    def _send(self, settings: ClientSettings, params: Mapping[str, str], timeout: float) -> bytes:
+        """One attempt, bounded by ``timeout``: connect and send by httpx's timeouts, the
+        body by a deadline checked as it arrives (each read waits at most the time left)."""
         import httpx
 
+        deadline = time.monotonic() + timeout
+        client = self.get_conn()
+        failure: ConvosoError | None = None
         try:
-            response = self.client.post(settings.endpoint, **self._request_body(settings, params))
-        except (httpx.TransportError, httpx.InvalidURL) as error:
-            raise _transport_error(error) from None
-        return _checked(response)
+            request = client.build_request(
+                "POST", settings.endpoint, timeout=timeout, **self._request_body(settings, params)
+            )
+            response = client.send(request, stream=True)
+            try:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _too_slow(settings)
+                request.extensions["timeout"]["read"] = left  # read when the body's first read starts
+                content = _read_capped(response.iter_bytes(), settings, deadline)
+            finally:
+                response.close()
+        except (httpx.TransportError, httpx.InvalidURL, httpx.DecodingError) as error:
+            failure = _transport_error(error)
+        except ConvosoError as error:
+            failure = error
+        if failure is not None:
+            with self.explained():
+                raise failure  # raised outside the except block: no __context__ to the request
+        with self.explained():
+            return _checked(response.status_code, response.headers, content)
 
-    async def _asend(self, settings: ClientSettings, params: Mapping[str, str]) -> bytes:
+    async def _asend(self, settings: ClientSettings, params: Mapping[str, str], timeout: float) -> bytes:
+        """One attempt, bounded as a whole by ``timeout``."""
         import httpx
 
-        client = await self._aclient()
+        client = await self.aget_conn()
+
+        async def attempt() -> tuple[int, Any, bytes]:
+            async with client.stream(
+                "POST", settings.endpoint, timeout=timeout, **self._request_body(settings, params)
+            ) as response:
+                return response.status_code, response.headers, await _aread_capped(response.aiter_bytes(), settings)
+
+        failure: ConvosoError | None = None
         try:
-            response = await client.post(settings.endpoint, **self._request_body(settings, params))
-        except (httpx.TransportError, httpx.InvalidURL) as error:
-            raise _transport_error(error) from None
-        return _checked(response)
+            status, headers, content = await asyncio.wait_for(attempt(), timeout)
+        except (httpx.TransportError, httpx.InvalidURL, httpx.DecodingError) as error:
+            failure = _transport_error(error)
+        except asyncio.TimeoutError:
+            failure = _too_slow(settings)
+        except ConvosoError as error:
+            failure = error
+        if failure is not None:
+            with self.explained():
+                raise failure
+        with self.explained():
+            return _checked(status, headers, content)
 
     def fetch_content(self, params: Mapping[str, str]) -> bytes:
-        """The body of one answered call with already-validated ``params``, retried.
+        """Return the body of one answered call with already-validated ``params``, retried.
 
         For large answers: :func:`airflow_provider_convoso.responses.iter_records` reads it
         one agent at a time. An answer that is an error raises its typed error here.
+
+        :param params: request parameters without the token (see :func:`params.build_params`).
+        :return: the body's bytes, decoded from gzip if it was sent so.
         """
         from tenacity import Retrying
 
         settings = self.settings
-        with failing_fast():
-            for attempt in Retrying(**self._retry_policy(settings)):
-                with attempt:
-                    return self._send(settings, params)
-        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+        for attempt in Retrying(**self._retry_policy(settings)):
+            with attempt:
+                return self._send(settings, params, settings.timeout)
+        raise AssertionError("tenacity returns or raises")  # pragma: no cover
 
     async def afetch_content(self, params: Mapping[str, str]) -> bytes:
-        """The async twin of :meth:`fetch_content`, for triggers."""
+        """Return the body of one answered call, retried: the async twin of :meth:`fetch_content`.
+
+        :param params: request parameters without the token.
+        :return: the body's bytes.
+        """
         from tenacity import AsyncRetrying
 
         settings = await self._asettings()
-        with failing_fast():
-            async for attempt in AsyncRetrying(**self._retry_policy(settings)):
-                with attempt:
-                    return await self._asend(settings, params)
-        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+        async for attempt in AsyncRetrying(**self._retry_policy(settings)):
+            with attempt:
+                return await self._asend(settings, params, settings.timeout)
+        raise AssertionError("tenacity returns or raises")  # pragma: no cover
 
     def fetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
-        """The records of one call with already-validated ``params`` (see :func:`params.build_params`)."""
-        return _records(self.fetch_content(params), params, normalize)
+        """Return the records of one call with already-validated ``params``.
+
+        :param params: request parameters (see :func:`params.build_params`).
+        :param normalize: type the records (``False``: exactly as sent).
+        :return: the records.
+        """
+        content = self.fetch_content(params)
+        with self.explained():
+            return _records(content, params, normalize)
 
     async def afetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
-        """The async twin of :meth:`fetch`."""
-        return _records(await self.afetch_content(params), params, normalize)
+        """Return the records of one call: the async twin of :meth:`fetch`."""
+        content = await self.afetch_content(params)
+        with self.explained():
+            return _records(content, params, normalize)
 
     def count(self, params: Mapping[str, str]) -> int:
-        """How many agent rows one call returns: decoded one at a time and not typed, so a
-        sensor's poke costs the body's size in memory, not every row as Python objects."""
-        return _count(self.fetch_content(params), params)
+        """Count the agent rows of one call, decoded one at a time and not typed.
+
+        :param params: request parameters.
+        :return: the number of rows.
+        """
+        content = self.fetch_content(params)
+        with self.explained():
+            return _count(content, params)
 
     async def acount(self, params: Mapping[str, str]) -> int:
-        """The async twin of :meth:`count`; a large answer is counted in a worker thread."""
+        """Count the rows of one call: the async twin of :meth:`count`; a large answer is
+        counted in a worker thread.
+
+        :param params: request parameters.
+        :return: the number of rows.
+        """
         content = await self.afetch_content(params)
-        if len(content) <= _INLINE_COUNT_BYTES:
-            return _count(content, params)
-        return await asyncio.to_thread(_count, content, params)
+        with self.explained():
+            if len(content) <= _INLINE_COUNT_BYTES:
+                return _count(content, params)
+            return await asyncio.to_thread(_count, content, params)
 
     def get_agent_performance(
         self,
@@ -383,7 +586,14 @@ class ConvosoHook(BaseHook):
         status_ids: Any = None,
         normalize: bool = True,
     ) -> list[dict[str, Any]]:
-        """Agent performance records; every input is checked before any network call."""
+        """Fetch agent performance records; every input is checked before any network call.
+
+        :param date_start: first day (``YYYY-MM-DD``, date or datetime).
+        :param date_end: last day.
+        :param campaign_ids: ID filter (int, ``"1,2"`` or a list); likewise the other ``*_ids``.
+        :param normalize: type the records.
+        :return: the records.
+        """
         params = _validated(locals())
         return self.fetch(params, normalize=normalize)
 
@@ -399,22 +609,50 @@ class ConvosoHook(BaseHook):
         status_ids: Any = None,
         normalize: bool = True,
     ) -> list[dict[str, Any]]:
-        """The async twin of :meth:`get_agent_performance`, on ``httpx.AsyncClient``."""
+        """Fetch agent performance records: the async twin of :meth:`get_agent_performance`."""
         params = _validated(locals())
         return await self.afetch(params, normalize=normalize)
 
     def test_connection(self) -> tuple[bool, str]:
-        """One minimal agent-performance call: tokens are scoped per API section."""
+        """Make one minimal agent-performance call, once, with a short timeout.
+
+        Tokens are scoped per API section, so only such a call proves access. The task
+        path keeps its retries; the test makes a single attempt of at most
+        :data:`TEST_TIMEOUT_S` seconds so the UI answers in seconds.
+
+        :return: ``(ok, message)``.
+        """
         try:
-            rows = self.get_agent_performance()
+            settings = self.settings
+            params = _validated(dict.fromkeys(REQUEST_ARGS))
+            content = self._send(settings, params, min(settings.timeout, TEST_TIMEOUT_S))
+            with self.explained():
+                rows = _count(content, params)
         except Exception as error:
             message = str(error)
-            settings = self.__dict__.get("settings")
-            token = settings.token if settings is not None else ""
+            token = self._settings.token if self._settings is not None else ""
             if token:
                 message = message.replace(token, "***")
+            if isinstance(error, ConvosoTransientError):
+                message += f" (one attempt, {TEST_TIMEOUT_S:g} s at most; tasks retry)"
             return False, f"{type(error).__name__}: {message}"
-        return True, f"Connected: the token can read agent performance ({len(rows)} agent rows today)."
+        return True, f"Connected: the token can read agent performance ({rows} agent rows today)."
+
+
+#: The connection test's single attempt never waits longer than this.
+TEST_TIMEOUT_S = 10.0
+
+
+def _proxy_error(error: ImportError) -> ConvosoInputError:
+    """A proxy setting that needs a package httpx lists as optional, named without its value."""
+    names = [
+        name for name in ("ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY") if name in os.environ or name.lower() in os.environ
+    ]
+    where = ", ".join(names) or "a proxy environment variable"
+    return ConvosoInputError(
+        f"{where} names a proxy that needs an optional package httpx does not have ({error.name or 'socksio'}): "
+        "install httpx[socks] or unset it"
+    )
 
 
 REQUEST_ARGS = ("date_start", "date_end", "campaign_ids", "list_ids", "queue_ids", "user_ids", "status_ids")

@@ -17,7 +17,13 @@ from airflow_provider_convoso.compat import (
     object_storage_path,
 )
 from airflow_provider_convoso.exceptions import ConvosoInputError
-from airflow_provider_convoso.hooks.convoso import REQUEST_ARGS, AgentPerformanceRequest, ConvosoHook
+from airflow_provider_convoso.hooks.convoso import (
+    MAX_CONCURRENCY,
+    REQUEST_ARGS,
+    AgentPerformanceRequest,
+    ConvosoHook,
+    warn_on_total,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_convoso.spool import BodySpool
@@ -43,9 +49,12 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
     :param output_conn_id: the object store's connection (templated).
     :param output_format: ``jsonl``, ``json``, ``csv`` or ``parquet``; default from the extension.
     :param split_by_day: one request per calendar day.
-    :param max_concurrency: most requests in flight at once with ``split_by_day``.
+    :param max_concurrency: most requests in flight at once with ``split_by_day`` (at most
+        32; more is lowered to 32 with a WARNING).
     :param normalize: typed records (``False`` returns them exactly as the API sent them).
     :param max_xcom_bytes: the largest serialised list returned to XCom.
+    :param csv_escape_formulas: prefix ``'`` to CSV text cells starting with ``=``, ``+``,
+        ``-``, ``@``, tab or CR, so a spreadsheet shows them instead of running them.
     """
 
     template_fields: Sequence[str] = (
@@ -77,6 +86,7 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         max_concurrency: int = 4,
         normalize: bool = True,
         max_xcom_bytes: int = DEFAULT_MAX_XCOM_BYTES,
+        csv_escape_formulas: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -88,6 +98,7 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         self.max_concurrency = max_concurrency
         self.normalize = normalize
         self.max_xcom_bytes = max_xcom_bytes
+        self.csv_escape_formulas = csv_escape_formulas
         self._written: str | None = None
         if not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool) or max_concurrency < 1:
             raise ValueError(f"max_concurrency must be a positive integer, got {max_concurrency!r}")
@@ -95,12 +106,14 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
     # -- execution ---------------------------------------------------------------------
 
     def execute(self, context: Any) -> Any:
-        from airflow_provider_convoso.output import resolve_format
+        from airflow_provider_convoso.output import check_output_path, resolve_format
         from airflow_provider_convoso.spool import BodySpool
 
         params = self._params()
         with failing_fast():
             fmt = resolve_format(self.output_format, self.output_path)
+            if self.output_path:
+                check_output_path(str(self.output_path))
         if self.split_by_day and not ("date_start" in params and "date_end" in params):
             raise fail_fast(ConvosoInputError("split_by_day=True needs both date_start and date_end"))
         path = self._storage_path() if self.output_path else None
@@ -124,23 +137,34 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
                 self._fetch_by_day(hook, params, spool)
         finally:
             hook.close()
+        totals: list[int | None] = []
 
         def records() -> Iterator[dict[str, Any]]:
+            totals.clear()
             for day, body in single if spool is None else spool.items():
-                for record in iter_records(body, params, normalize=self.normalize):
+                envelope: dict[str, Any] = {}
+                rows = 0
+                for record in iter_records(body, params, normalize=self.normalize, envelope=envelope):
+                    rows += 1
                     yield record if day is None else {"date": day, **record}
+                totals.append(warn_on_total(envelope, rows))
 
         if path is None:
-            with failing_fast():
+            with hook.explained():
                 return self._to_xcom(list(records()))
-        with failing_fast():
+        with hook.explained():
             rows, size = write_records(
-                path, records, fmt, extra_first=("date",) if self.split_by_day else (), typed=self.normalize
+                path,
+                records,
+                fmt,
+                extra_first=("date",) if self.split_by_day else (),
+                typed=self.normalize,
+                csv_escape_formulas=self.csv_escape_formulas,
             )
         self._written = uri = storage_uri(str(self.output_path))
         self.log.info("Wrote %d agent rows (%d bytes, %s) to %s", rows, size, fmt, uri)
         self._add_asset_events(context, uri)
-        return {
+        summary: dict[str, Any] = {
             "path": uri,
             "format": fmt,
             "rows": rows,
@@ -148,6 +172,9 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             "date_start": params.get("date_start"),
             "date_end": params.get("date_end"),
         }
+        if totals and all(total is not None for total in totals):
+            summary["total_reported"] = sum(total for total in totals if total is not None)
+        return summary
 
     def _storage_path(self) -> Any:
         """The output location, resolved before any request so a bad path fails first."""
@@ -156,6 +183,8 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             path.fs  # noqa: B018 - 2.11 resolves the filesystem lazily; resolve it now
         except ValueError as error:
             raise fail_fast(ConvosoInputError(f"output_path {self.output_path!r} is not usable: {error}")) from None
+        if path.protocol in ("", "file", "local") and path.is_dir():
+            raise fail_fast(ConvosoInputError(f"output_path {self.output_path!r} is an existing folder, not a file"))
         return path
 
     def _fetch_by_day(self, hook: ConvosoHook, params: dict[str, str], spool: BodySpool) -> None:
@@ -172,7 +201,11 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             spool.add(day, hook.fetch_content({**params, "date_start": day, "date_end": day}))
 
         started = last_report = time.monotonic()
-        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="convoso-day") as pool:
+        workers = self.max_concurrency
+        if workers > MAX_CONCURRENCY:
+            self.log.warning("max_concurrency=%d is over %d: using %d", workers, MAX_CONCURRENCY, MAX_CONCURRENCY)
+            workers = MAX_CONCURRENCY
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convoso-day") as pool:
             pending = {pool.submit(fetch_day, d.isoformat()) for d in days}
             while pending:
                 done, _ = wait(pending, timeout=_PROGRESS_EVERY_S, return_when=FIRST_EXCEPTION)

@@ -69,6 +69,8 @@ class AgentPerformanceSensor(AgentPerformanceRequest, BaseSensorOperator):
         except ConvosoTransientError as error:
             self.log.warning("Convoso is not answering yet, will poke again: %s", error)
             return PokeReturnValue(is_done=False)
+        finally:
+            self.hook.close()  # reschedule mode runs each poke in a new process anyway
         if rows >= self.min_rows:
             self.log.info("Convoso has %d agent rows (needed %d)", rows, self.min_rows)
             return PokeReturnValue(is_done=True, xcom_value=rows)

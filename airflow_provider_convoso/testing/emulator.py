@@ -1,8 +1,10 @@
 """A Convoso Agent Performance API emulator: a real HTTP server on loopback.
 
-It follows the contract and what the live service does beyond it: JSON, form and query
-encodings; three success shapes (numbers as strings in the keyed one); both error shapes;
-the four date-range cases; and switchable faults (429 with ``Retry-After``, HTML 5xx pages,
+It follows the contract and what the live service does beyond it. It reads a request as
+the PHP service does: form bodies and the query string (a JSON body is not read, so its
+token is never seen; ``accept_json=True`` restores the contract's JSON example); three
+success shapes (numbers as strings in the keyed one); both error shapes; the four
+date-range cases; and switchable faults (429 with ``Retry-After``, HTML 5xx pages,
 slow answers and timeouts, connection resets, truncated bodies), latency, and data that
 appears only after N requests or T seconds. Data is synthetic and deterministic per seed.
 
@@ -14,7 +16,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import ipaddress
 import json
+import logging
 import random
 import re
 import signal
@@ -29,8 +33,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-from airflow_provider_convoso.records import format_duration
 
 ENDPOINT = "/v1/agent-performance/search"
 FAULT_KINDS: tuple[str, ...] = ("429", "500", "502", "503", "504", "timeout", "reset", "truncated", "slow")
@@ -101,6 +103,7 @@ class _Knobs:
     data_after_requests: int = 0
     data_after_seconds: float = 0.0
     fault_seed: int = 0
+    accept_json: bool = False
 
 
 class ConvosoEmulator:
@@ -121,8 +124,15 @@ class ConvosoEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
+        allow_remote: bool = False,
         **knobs: Any,
     ) -> None:
+        if not _is_loopback(host):
+            if not allow_remote:
+                raise ValueError(
+                    f"the emulator listens on loopback only, got host={host!r} (allow_remote=True to override)"
+                )
+            logging.getLogger(__name__).warning("Convoso emulator listening on non-loopback host %r", host)
         self.token = token
         self.seed = seed
         self.today = today or dt.date.today()
@@ -181,7 +191,8 @@ class ConvosoEmulator:
         shape, error_shape, empty_data, auth_status, latency, fault_rate, fault_kinds,
         fault_seed (random faults are drawn from it per request), faults (a scripted list,
         ``None`` meaning a normal answer), retry_after, timeout_delay, slow_delay,
-        data_after_requests, data_after_seconds.
+        data_after_requests, data_after_seconds, accept_json (read a JSON body as the
+        contract's example does; the live service does not).
         """
         with self._lock:
             for name, given in knobs.items():
@@ -411,17 +422,33 @@ def _record(agent: Agent, s: dict[str, int]) -> dict[str, Any]:
         "wait_sec_pt": _pct(s["wait"], s["total"]),
         "pause_sec_pt": _pct(s["pause"], s["total"]),
         "wrap_sec_pt": _pct(s["wrap"], s["total"]),
-        "talk_sec": format_duration(s["talk"]),
-        "wait_sec": format_duration(s["wait"]),
-        "pause_sec": format_duration(s["pause"]),
-        "wrap_sec": format_duration(s["wrap"]),
-        "total_time": format_duration(s["total"]),
+        "talk_sec": _hms(s["talk"]),
+        "wait_sec": _hms(s["wait"]),
+        "pause_sec": _hms(s["pause"]),
+        "wrap_sec": _hms(s["wrap"]),
+        "total_time": _hms(s["total"]),
         "am": s["am"],
         "others": s["others"],
         "am_pt": _pct(s["am"], s["calls"]),
         "others_pt": _pct(s["others"], s["calls"]),
         "call_type": agent.call_type,
     }
+
+
+def _hms(seconds: int) -> str:
+    """``HH:MM:SS`` as the service writes durations (hours may pass 24)."""
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1), judged as addresses."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _flatten(values: dict[str, list[str]]) -> dict[str, str]:
@@ -456,19 +483,24 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _read(self) -> tuple[dict[str, str], str | None, bool, bool]:
+        """Parameters as PHP's ``$_REQUEST`` has them: the query string, then a form body over it.
+
+        PHP fills ``$_POST`` from form-encoded bodies only; any other body (JSON included) is
+        not read unless the ``accept_json`` knob asks for the contract's behaviour.
+        """
         split = urlsplit(self.path)
         query = _flatten(parse_qs(split.query, keep_blank_values=True))
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         body: dict[str, Any] = {}
-        if raw and content_type == "application/json":
+        if raw and content_type == "application/json" and self.owner._knobs.accept_json:
             try:
                 decoded = json.loads(raw)
             except ValueError:
                 decoded = None
             body = decoded if isinstance(decoded, dict) else {}
-        elif raw:
+        elif raw and content_type == "application/x-www-form-urlencoded":
             body = _flatten(parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True))
         merged = {**query, **{k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}}
         token = merged.pop("auth_token", None)
@@ -618,8 +650,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-kinds", action="append", help=f"comma-separated subset of {','.join(FAULT_KINDS)}")
     parser.add_argument("--data-after-requests", type=int, default=0)
     parser.add_argument("--data-after-seconds", type=float, default=0.0)
+    parser.add_argument("--accept-json", action="store_true", help="read JSON bodies (the live service does not)")
     args = parser.parse_args(argv)
-    if args.host != "localhost" and not args.host.startswith("127.") and args.host != "::1":
+    if not _is_loopback(args.host):
         parser.error("the emulator only listens on loopback")
     emulator = ConvosoEmulator(
         token=args.token,
@@ -635,6 +668,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_kinds=_split(args.fault_kinds) or FAULT_KINDS,
         data_after_requests=args.data_after_requests,
         data_after_seconds=args.data_after_seconds,
+        accept_json=args.accept_json,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -70,7 +70,12 @@ class AgentPerformanceTrigger(BaseTrigger):
             while True:
                 polls += 1
                 try:
-                    rows = await hook.acount(self.params)
+                    # A poll (its retries and their waits included) never runs past end_time.
+                    left = None if self.end_time is None else max(0.0, self.end_time - time.time())
+                    rows = await asyncio.wait_for(hook.acount(self.params), left)
+                except asyncio.TimeoutError:
+                    yield TriggerEvent(_timeout_event())
+                    return
                 except ConvosoTransientError as error:
                     self.log.warning("Convoso is not answering yet, will poll again: %s", error)
                 except Exception as error:  # permanent errors and bugs alike end the wait
@@ -93,13 +98,15 @@ class AgentPerformanceTrigger(BaseTrigger):
                         self.poke_interval,
                     )
                 if self.end_time is not None and time.time() + self.poke_interval > self.end_time:
-                    yield TriggerEvent(
-                        {"status": "timeout", "message": "no agent performance data before the timeout", "rows": 0}
-                    )
+                    yield TriggerEvent(_timeout_event())
                     return
                 await asyncio.sleep(self.poke_interval)
         finally:
             await hook.aclose()
+
+
+def _timeout_event() -> dict[str, Any]:
+    return {"status": "timeout", "message": "no agent performance data before the timeout", "rows": 0}
 
 
 def _error_event(error: BaseException) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -96,15 +97,14 @@ def test_invalid_input_never_reaches_the_network(monkeypatch: pytest.MonkeyPatch
         sent.append(request)
         return httpx.Response(200, json=[])
 
-    hook = ConvosoHook("convoso_props")
-    hook.__dict__["client"] = httpx.Client(transport=httpx.MockTransport(handler))
+    hook = ConvosoHook("convoso_props", transport=httpx.MockTransport(handler))
     try:
         hook.get_agent_performance(**kwargs)
     except ValueError:
         assert sent == []
         return
     [request] = sent
-    body = json.loads(request.content)
+    body = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
     assert body.pop("auth_token") == "tok-props"
     assert body == build_params(**kwargs)
 
