@@ -1,5 +1,5 @@
 # Two commands from a fresh machine: `make demo` and `make test`.
-.PHONY: demo test lint bench deploy-check clean
+.PHONY: demo test lint bench deploy-check browser-check clean
 
 demo:  ## Run the daily example DAG end to end against the emulator (no account needed).
 	bash scripts/venv.sh .venv 3.3.2 requirements/dev.txt
@@ -16,10 +16,13 @@ lint:
 deploy-check:  ## The daily DAG on PostgreSQL + CeleryExecutor/Redis + a separate triggerer (Airflow 3.3.2).
 	bash scripts/deploy_check.sh
 
+browser-check:  ## The connection form in Airflow 3.3.2's UI, in Debian's Chromium.
+	bash scripts/browser_check.sh
+
 bench:  ## Benchmarks against their baselines; BENCH_ARGS="--json results.json" to save.
 	bash scripts/venv.sh .venv 3.3.2 requirements/dev.txt
 	.venv/bin/python -m pip install -q --no-deps -e .
 	.venv/bin/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf .venv .venv-test-* .venv-deploy .airflow-* dist build demo-output
+	rm -rf .venv .venv-test-* .venv-deploy .airflow-* .browser-test-output dist build demo-output

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_convoso import __version__
-from airflow_provider_convoso.settings import EXTRA_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_convoso.settings import EXTRA_FIELDS, UI_FIELD_BEHAVIOUR, conn_field_schema
 
 _INTEGRATION = "Convoso"
 
@@ -53,7 +53,7 @@ def get_provider_info() -> dict[str, Any]:
                     name: {
                         "label": field["label"],
                         "description": field["description"],
-                        "schema": {"type": [field["type"], "null"]},
+                        "schema": conn_field_schema(field),
                     }
                     for name, field in EXTRA_FIELDS.items()
                 },

@@ -83,6 +83,11 @@ def main() -> int:
     print("\nPoint the same DAG at a real account with one variable:")
     print("  CONVOSO_AUTH_TOKEN=<token> make demo")
     print(f"Full Airflow log: {log}")
+    print("\nSee it in the web UI (the demo's Airflow home, with this run in it):")
+    print(f"  AIRFLOW_HOME={HOME} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'example_dags'} .venv/bin/airflow standalone")
+    print("  then open the URL it prints (the admin password is in its output):")
+    print("  - Admin > Connections > Add Connection > Convoso: the connection form")
+    print(f"  - Dags > {DAG_ID} > Runs: this run, its deferred sensor and each task's log")
     return 0
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite, as CI runs it: lint and types, build and check the sdist and wheel,
 # the tests on each Airflow line in its own virtualenv with the built wheel installed,
-# then the production-shaped deploy check (DEPLOY_CHECK=0 skips it).
+# then the browser test of the connection form (BROWSER_CHECK=0 skips it) and the
+# production-shaped deploy check (DEPLOY_CHECK=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Every supported line, newest and oldest first; each is frozen in constraints/.
@@ -32,9 +33,14 @@ for airflow in $AIRFLOW_LINES; do
     (
         cd tests
         AIRFLOW_HOME="$home" CONVOSO_EXPECT_INSTALLED=1 HYPOTHESIS_PROFILE=ci \
-            "../$venv/bin/python" -m pytest -c ../pyproject.toml --rootdir .. -q ${PYTEST_ARGS:-} .
+            "../$venv/bin/python" -m pytest -c ../pyproject.toml --rootdir .. -q --ignore=browser ${PYTEST_ARGS:-} .
     )
 done
+
+if [ "${BROWSER_CHECK:-1}" = 1 ]; then
+    echo ">> browser test of the connection form (Airflow 3.3.2 API server, Debian's Chromium)"
+    bash scripts/browser_check.sh
+fi
 
 if [ "${DEPLOY_CHECK:-1}" = 1 ]; then
     echo ">> deploy check (Airflow 3.3.2, PostgreSQL, CeleryExecutor on Redis, separate triggerer)"
