@@ -12,10 +12,7 @@ machinery that the DAG processor does not need.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import importlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as AIRFLOW_VERSION
@@ -182,47 +179,6 @@ async def aget_connection(conn_id: str) -> Any:
     return await asyncio.to_thread(BaseHook.get_connection, conn_id)
 
 
-def dag_test(dag: Any, logical_date: Any) -> Any:
-    """``dag.test()`` for one logical date: the keyword is ``execution_date`` on 2.11."""
-    if AIRFLOW_V_3_0_PLUS:
-        return dag.test(logical_date=logical_date)
-    return dag.test(execution_date=logical_date)
-
-
-@functools.cache
-def _failing_type(error_type: type) -> type[BaseException]:
-    failing: type[BaseException] = type(
-        error_type.__name__,
-        (error_type, AirflowFailException),
-        {"__module__": error_type.__module__, "__qualname__": error_type.__qualname__},
-    )
-    return failing
-
-
-def fail_fast(error: BaseException) -> BaseException:
-    """The same error, as a subclass of its type that is also an ``AirflowFailException``."""
-    already_failing: bool = isinstance(error, AirflowFailException)
-    if already_failing:
-        return error
-    failing_type: Any = _failing_type
-    failing = failing_type(type(error))
-    clone: BaseException = failing.__new__(failing, *error.args)
-    clone.args = error.args
-    clone.__dict__.update(error.__dict__)
-    return clone
-
-
-@contextlib.contextmanager
-def failing_fast() -> Iterator[None]:
-    """Re-raise any permanent Convoso error inside the block through :func:`fail_fast`."""
-    from airflow_provider_convoso.exceptions import ConvosoPermanentError
-
-    try:
-        yield
-    except ConvosoPermanentError as error:
-        raise fail_fast(error) from None
-
-
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_0_PLUS",
@@ -244,9 +200,6 @@ __all__ = [
     "asset",
     "attach",
     "conf",
-    "dag_test",
-    "fail_fast",
-    "failing_fast",
     "has_fs",
     "is_asset_alias",
     "mask_secret",

@@ -1,21 +1,37 @@
 """Typed errors raised by the Convoso provider.
 
-This module is pure (no Airflow import) so that the parsing modules can raise these
-errors cheaply. Where an error crosses into Airflow (the hook's public calls), permanent
-errors are re-raised as subclasses that also derive from ``AirflowFailException``, so the
-task fails at once instead of being retried (see ``compat.fail_fast``).
+Permanent errors derive from Airflow's ``AirflowFailException``, so a task fails at once
+instead of being retried, and ``except ConvosoAuthError`` works everywhere. That ties this
+module to Airflow's exception module, which every operator and sensor module loads anyway
+(so the DAG processor pays nothing more). Every error pickles and unpickles with its
+attributes, as Airflow does when it ships a failure between processes.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
+
+from airflow_provider_convoso.compat import AirflowFailException
+
+
+def _rebuild(error_type: type[BaseException], args: tuple[Any, ...], attributes: dict[str, Any]) -> BaseException:
+    error = error_type.__new__(error_type, *args)
+    error.args = args
+    error.__dict__.update(attributes)
+    return error
 
 
 class ConvosoError(Exception):
     """Base class for every error this provider raises."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only attributes (error_code, text, ...) survive pickling; the default
+        # reduction would call __init__ with the message alone.
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
 
-class ConvosoPermanentError(ConvosoError):
+
+class ConvosoPermanentError(ConvosoError, AirflowFailException):
     """An error that will not go away on retry: fail the task at once."""
 
 

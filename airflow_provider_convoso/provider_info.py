@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_convoso import __version__
-from airflow_provider_convoso.settings import EXTRA_FIELDS, UI_FIELD_BEHAVIOUR, conn_field_schema
+from airflow_provider_convoso.connection_form import EXTRA_FIELDS, UI_FIELD_BEHAVIOUR, conn_field_schema
 
 _INTEGRATION = "Convoso"
 

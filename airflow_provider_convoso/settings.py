@@ -1,6 +1,6 @@
 """Client settings resolved from an Airflow connection's fields.
 
-Pure: no Airflow, no httpx. The hook reads the connection; this module turns its host,
+No httpx and no Airflow API: the hook reads the connection; this module turns its host,
 port, password and extras (plus hook keyword overrides) into checked settings.
 """
 
@@ -13,65 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_provider_convoso.connection_form import DEFAULT_MAX_RESPONSE_BYTES, REQUEST_FORMATS
 from airflow_provider_convoso.exceptions import ConvosoInputError
 
 DEFAULT_BASE_URL = "https://api.convoso.com/v1"
 ENDPOINT_PATH = "/agent-performance/search"
-REQUEST_FORMATS = ("form", "json")
 
 RequestFormat = Literal["form", "json"]
-DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
-
-
-#: Connection extras, for both connection forms (Flask widgets on 2.11, ``conn-fields`` on 3.x).
-#: ``default`` is pre-filled in the form (and saved); the numeric extras stay empty unless
-#: set, so a connection follows the provider's defaults, which their descriptions state.
-EXTRA_FIELDS: dict[str, dict[str, Any]] = {
-    "timeout": {"label": "Timeout (seconds)", "placeholder": "30", "type": "number",
-                "description": "Seconds one attempt may take: connect, send and read (default 30)."},
-    "max_retries": {"label": "Max retries", "placeholder": "5", "type": "integer",
-                    "description": "Retries of a transient failure: 429, 5xx, timeout, reset (default 5)."},
-    "retry_backoff": {"label": "Retry backoff (seconds)", "placeholder": "1", "type": "number",
-                      "description": "Base of the exponential backoff, with full jitter (default 1)."},
-    "retry_max_wait": {"label": "Max wait between retries (seconds)", "placeholder": "60", "type": "number",
-                       "description": "Cap on one backoff or Retry-After wait (default 60)."},
-    "request_format": {"label": "Request format", "placeholder": "form", "type": "string",
-                       "enum": list(REQUEST_FORMATS), "default": "form",
-                       "description": "form: form-encoded POST, what the service reads (default). json: the "
-                                      "contract's example, not seen working against the live service."},
-    "verify": {"label": "Verify TLS", "placeholder": "true", "type": "boolean", "default": True,
-               "description": "Verify the API's TLS certificate (default on). Turn off only for a test endpoint; "
-                              "a warning is logged."},
-    "max_response_bytes": {"label": "Max response size (bytes)", "placeholder": "268435456", "type": "integer",
-                           "description": "Largest decoded answer accepted, gzip included (default 268435456, "
-                                          "256 MiB); a larger one fails the call."},
-}  # fmt: skip
-
-
-def conn_field_schema(field: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON schema of one extra for Airflow 3's connection form (``conn-fields``).
-
-    A field with a default is not nullable and starts with that value, so the form shows
-    what the provider does (Verify TLS on) and saves it; the others may stay empty.
-    """
-    if "default" in field:
-        schema: dict[str, Any] = {"type": field["type"], "default": field["default"]}
-    else:
-        schema = {"type": [field["type"], "null"]}
-    if "enum" in field:
-        schema["enum"] = list(field["enum"])
-    return schema
-
-
-UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["login", "schema", "port"],
-    "relabeling": {"password": "Auth Token", "host": "API base URL"},
-    "placeholders": {
-        "host": "https://api.convoso.com",
-        "password": "Convoso auth token with Agent Performance access",
-        **{name: field["placeholder"] for name, field in EXTRA_FIELDS.items()},
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -91,28 +39,6 @@ class ClientSettings:
     @property
     def endpoint(self) -> str:
         return self.base_url + ENDPOINT_PATH
-
-
-def flask_widgets(fields: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """WTForms fields for Airflow 2.11's connection form, from the same table as ``conn-fields``."""
-    from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
-    from flask_babel import lazy_gettext
-    from wtforms import BooleanField, SelectField, StringField
-
-    widgets: dict[str, Any] = {}
-    for name, spec in fields.items():
-        label = lazy_gettext(spec["label"])
-        if spec["type"] == "boolean":
-            widgets[name] = BooleanField(label, default=spec.get("default"), description=spec["description"])
-        elif "enum" in spec:
-            choices = [(value, value) for value in spec["enum"]]
-            widgets[name] = SelectField(
-                label, choices=choices, default=spec.get("default"), widget=Select2Widget(),
-                description=spec["description"],
-            )  # fmt: skip
-        else:
-            widgets[name] = StringField(label, widget=BS3TextFieldWidget(), description=spec["description"])
-    return widgets
 
 
 def is_loopback(host: str) -> bool:

@@ -28,7 +28,11 @@ from __future__ import annotations
 import pendulum
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from airflow_provider_convoso.compat import DAG, task
+try:  # Airflow 3
+    from airflow.sdk import DAG, task
+except ImportError:  # Airflow 2.11
+    from airflow import DAG
+    from airflow.decorators import task
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
 from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
 
@@ -74,10 +78,15 @@ with DAG(
 
         from airflow_provider_convoso.agent_benchmarks import outliers, summarize
         from airflow_provider_convoso.agent_benchmarks import score_agents as score
-        from airflow_provider_convoso.compat import object_storage_path
+
+        try:  # Airflow 3
+            from airflow.sdk import ObjectStoragePath
+        except ImportError:  # Airflow 2.11
+            from airflow.io.path import ObjectStoragePath
+
         from airflow_provider_convoso.output import write_atomically
 
-        rows_path = object_storage_path(extracted["path"], output_conn_id or None)
+        rows_path = ObjectStoragePath(extracted["path"], conn_id=output_conn_id or None)
         rows = [json.loads(line) for line in rows_path.read_text().splitlines() if line]
         scores = score(rows)
         summary = {
@@ -89,7 +98,7 @@ with DAG(
         }
         summary_uri = extracted["path"].rsplit("/", 1)[0] + "/summary.json"
         write_atomically(
-            object_storage_path(summary_uri, output_conn_id or None), json.dumps(summary, indent=2).encode()
+            ObjectStoragePath(summary_uri, conn_id=output_conn_id or None), json.dumps(summary, indent=2).encode()
         )
         return {"summary_path": summary_uri, "agents": len(scores), "flagged": len(summary["flagged"])}
 

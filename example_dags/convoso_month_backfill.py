@@ -16,7 +16,10 @@ import importlib.util
 
 import pendulum
 
-from airflow_provider_convoso.compat import DAG
+try:  # Airflow 3
+    from airflow.sdk import DAG
+except ImportError:  # Airflow 2.11
+    from airflow import DAG
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
 
 FORMAT = "parquet" if importlib.util.find_spec("pyarrow") else "jsonl"

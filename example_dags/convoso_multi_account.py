@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import pendulum
 
-from airflow_provider_convoso.compat import DAG, task
+try:  # Airflow 3
+    from airflow.sdk import DAG, task
+except ImportError:  # Airflow 2.11
+    from airflow import DAG
+    from airflow.decorators import task
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
 
 DAY = "{{ macros.ds_add(ds, -1) }}"

@@ -135,14 +135,16 @@ def run_dag() -> object:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         dag = module.dag
-        from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS, dag_test
+        from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS
 
         if not AIRFLOW_V_3_0_PLUS:
             # 2.11's dag.test() deletes an earlier run of the same date; that needs FAB's
             # user table mapped (dag_run_note.user_id references it).
             import airflow.providers.fab.auth_manager.models  # noqa: F401
 
-        dag_run = dag_test(dag, pendulum.parse(logical_date))
+        when = pendulum.parse(logical_date)
+        # The keyword is execution_date on Airflow 2.11.
+        dag_run = dag.test(logical_date=when) if AIRFLOW_V_3_0_PLUS else dag.test(execution_date=when)
 
         def xcom(task_id: str, map_indexes: list[int] | None = None) -> object:
             ti = next(t for t in dag_run.get_task_instances() if t.task_id == task_id)

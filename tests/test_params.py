@@ -11,15 +11,25 @@ import pytest
 from airflow_provider_convoso.params import build_params, iter_days, parse_date, parse_id_filter
 
 
-def test_pure_modules_import_no_airflow() -> None:
+def test_parsing_modules_load_no_transport_storage_or_arrow() -> None:
+    """They reach Airflow only through the error classes (which the operator loads anyway)
+    and load no httpx, pyarrow, fsspec or tenacity beyond what that already loaded; the
+    emulator loads no Airflow at all."""
     import subprocess
 
     code = (
-        "import sys, airflow_provider_convoso.params, airflow_provider_convoso.records, "
+        "import sys, airflow_provider_convoso.compat; before = set(sys.modules);"
+        "import airflow_provider_convoso.params, airflow_provider_convoso.records, "
         "airflow_provider_convoso.responses, airflow_provider_convoso.settings, "
         "airflow_provider_convoso.output, airflow_provider_convoso.agent_benchmarks;"
-        "bad=[m for m in sys.modules if m.split('.')[0] in ('airflow','httpx','pyarrow','fsspec')];"
+        "bad=[m for m in set(sys.modules) - before if m.split('.')[0] in ('httpx','pyarrow','fsspec','tenacity')];"
         "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
+    code = (
+        "import sys, airflow_provider_convoso.testing.emulator;"
+        "print(','.join(m for m in sys.modules if m.split('.')[0] == 'airflow'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""

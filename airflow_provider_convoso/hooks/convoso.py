@@ -21,7 +21,6 @@ from airflow_provider_convoso.compat import (
     BaseHook,
     aget_connection,
     amask_secret,
-    failing_fast,
     mask_secret,
 )
 from airflow_provider_convoso.exceptions import (
@@ -260,7 +259,7 @@ class ConvosoHook(BaseHook):
 
         :return: Airflow 2.11's field-behaviour mapping.
         """
-        from airflow_provider_convoso.settings import UI_FIELD_BEHAVIOUR
+        from airflow_provider_convoso.connection_form import UI_FIELD_BEHAVIOUR
 
         return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
 
@@ -270,7 +269,7 @@ class ConvosoHook(BaseHook):
 
         :return: field name to WTForms field.
         """
-        from airflow_provider_convoso.settings import EXTRA_FIELDS, flask_widgets
+        from airflow_provider_convoso.connection_form import EXTRA_FIELDS, flask_widgets
 
         return flask_widgets(EXTRA_FIELDS)
 
@@ -279,14 +278,13 @@ class ConvosoHook(BaseHook):
     def _resolve(self, conn: Any) -> ClientSettings:
         from airflow_provider_convoso.settings import resolve_settings
 
-        with failing_fast():
-            settings = resolve_settings(
-                host=conn.host,
-                port=conn.port,
-                password=conn.password,
-                extra=conn.extra_dejson,
-                overrides=self._overrides,
-            )
+        settings = resolve_settings(
+            host=conn.host,
+            port=conn.port,
+            password=conn.password,
+            extra=conn.extra_dejson,
+            overrides=self._overrides,
+        )
         if not settings.verify:
             self.log.warning(
                 "TLS verification is OFF for connection %r (extra verify=false): use this only for tests",
@@ -298,8 +296,7 @@ class ConvosoHook(BaseHook):
     def settings(self) -> ClientSettings:
         """Return the settings from the connection, read once on first use."""
         if self._settings is None:
-            with failing_fast():
-                conn = self.get_connection(self.convoso_conn_id)
+            conn = self.get_connection(self.convoso_conn_id)
             if conn.password and not AIRFLOW_V_3_0_PLUS:
                 mask_secret(conn.password)  # Airflow 3 masks a connection's secrets when it fetches one
             self._settings = self._resolve(conn)
@@ -307,8 +304,7 @@ class ConvosoHook(BaseHook):
 
     async def _asettings(self) -> ClientSettings:
         if self._settings is None:
-            with failing_fast():
-                conn = await _shared_lookup(self.convoso_conn_id)
+            conn = await _shared_lookup(self.convoso_conn_id)
             if conn.password and not AIRFLOW_V_3_0_PLUS:
                 await amask_secret(conn.password)
             self._settings = self._resolve(conn)
@@ -342,8 +338,7 @@ class ConvosoHook(BaseHook):
         try:
             return client_type(**options)
         except ImportError as error:  # an optional package a proxy setting needs (SOCKS: socksio)
-            with failing_fast():
-                raise _proxy_error(error) from None
+            raise _proxy_error(error) from None
 
     def get_conn(self) -> httpx.Client:
         """Return the pooled, thread-safe sync client, opened on first use.
@@ -398,7 +393,7 @@ class ConvosoHook(BaseHook):
 
         The token (and its URL- and JSON-escaped forms) is replaced with ``***`` in any
         message built from a server's answer, and an auth error on a JSON-format connection
-        says that the service may not read JSON bodies. Permanent errors fail the task at once.
+        says that the service may not read JSON bodies.
 
         :return: a context manager.
         """
@@ -410,8 +405,7 @@ class ConvosoHook(BaseHook):
                 redact(error, settings.token)
                 if isinstance(error, ConvosoAuthError) and settings.request_format == "json":
                     error.args = (f"{error.args[0] if error.args else error}{_JSON_HINT}", *error.args[1:])
-            with failing_fast():
-                raise
+            raise
 
     def _retry_policy(self, settings: ClientSettings) -> dict[str, Any]:
         """tenacity arguments shared by the sync and async paths."""
@@ -515,10 +509,8 @@ class ConvosoHook(BaseHook):
         from tenacity import Retrying
 
         settings = self.settings
-        for attempt in Retrying(**self._retry_policy(settings)):
-            with attempt:
-                return self._send(settings, params, settings.timeout)
-        raise AssertionError("tenacity returns or raises")  # pragma: no cover
+        body: bytes = Retrying(**self._retry_policy(settings))(self._send, settings, params, settings.timeout)
+        return body
 
     async def afetch_content(self, params: Mapping[str, str]) -> bytes:
         """Return the body of one answered call, retried: the async twin of :meth:`fetch_content`.
@@ -529,10 +521,10 @@ class ConvosoHook(BaseHook):
         from tenacity import AsyncRetrying
 
         settings = await self._asettings()
-        async for attempt in AsyncRetrying(**self._retry_policy(settings)):
-            with attempt:
-                return await self._asend(settings, params, settings.timeout)
-        raise AssertionError("tenacity returns or raises")  # pragma: no cover
+        body: bytes = await AsyncRetrying(**self._retry_policy(settings))(
+            self._asend, settings, params, settings.timeout
+        )
+        return body
 
     def fetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
         """Return the records of one call with already-validated ``params``.
@@ -662,8 +654,7 @@ def _validated(arguments: Mapping[str, Any]) -> dict[str, str]:
     """Validated request parameters (see :func:`params.build_params`); bad input fails the task at once."""
     from airflow_provider_convoso.params import build_params
 
-    with failing_fast():
-        return build_params(**{name: arguments[name] for name in REQUEST_ARGS})
+    return build_params(**{name: arguments[name] for name in REQUEST_ARGS})
 
 
 class AgentPerformanceRequest:

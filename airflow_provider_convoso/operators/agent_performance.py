@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_convoso.compat import (
     BaseOperator,
     asset,
-    fail_fast,
-    failing_fast,
     is_asset_alias,
     object_storage_path,
 )
@@ -110,12 +108,11 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         from airflow_provider_convoso.spool import BodySpool
 
         params = self._params()
-        with failing_fast():
-            fmt = resolve_format(self.output_format, self.output_path)
-            if self.output_path:
-                check_output_path(str(self.output_path))
+        fmt = resolve_format(self.output_format, self.output_path)
+        if self.output_path:
+            check_output_path(str(self.output_path))
         if self.split_by_day and not ("date_start" in params and "date_end" in params):
-            raise fail_fast(ConvosoInputError("split_by_day=True needs both date_start and date_end"))
+            raise ConvosoInputError("split_by_day=True needs both date_start and date_end")
         path = self._storage_path() if self.output_path else None
         if not self.split_by_day:
             return self._extract(context, path, fmt, params, None)
@@ -182,9 +179,9 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             path = object_storage_path(str(self.output_path), self.output_conn_id or None)
             path.fs  # noqa: B018 - 2.11 resolves the filesystem lazily; resolve it now
         except ValueError as error:
-            raise fail_fast(ConvosoInputError(f"output_path {self.output_path!r} is not usable: {error}")) from None
+            raise ConvosoInputError(f"output_path {self.output_path!r} is not usable: {error}") from None
         if path.protocol in ("", "file", "local") and path.is_dir():
-            raise fail_fast(ConvosoInputError(f"output_path {self.output_path!r} is an existing folder, not a file"))
+            raise ConvosoInputError(f"output_path {self.output_path!r} is an existing folder, not a file")
         return path
 
     def _fetch_by_day(self, hook: ConvosoHook, params: dict[str, str], spool: BodySpool) -> None:
@@ -230,11 +227,9 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
     def _to_xcom(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         size = len(json.dumps(records).encode("utf-8"))
         if size > self.max_xcom_bytes:
-            raise fail_fast(
-                ConvosoInputError(
-                    f"the result is {size} bytes ({len(records)} rows), over max_xcom_bytes={self.max_xcom_bytes}: "
-                    "set output_path to write it to object storage instead of XCom"
-                )
+            raise ConvosoInputError(
+                f"the result is {size} bytes ({len(records)} rows), over max_xcom_bytes={self.max_xcom_bytes}: "
+                "set output_path to write it to object storage instead of XCom"
             )
         return records
 

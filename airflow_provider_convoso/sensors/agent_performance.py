@@ -15,9 +15,8 @@ from airflow_provider_convoso.compat import (
     BaseSensorOperator,
     PokeReturnValue,
     conf,
-    fail_fast,
 )
-from airflow_provider_convoso.exceptions import ConvosoError, ConvosoPermanentError, ConvosoTransientError
+from airflow_provider_convoso.exceptions import ConvosoError, ConvosoTransientError
 from airflow_provider_convoso.hooks.convoso import REQUEST_ARGS, AgentPerformanceRequest, ConvosoHook
 
 
@@ -127,6 +126,4 @@ def error_from_event(event: dict[str, Any]) -> BaseException:
     error.args = (message,)
     for attribute in ("error_code", "parameter"):
         setattr(error, attribute, event.get(attribute))
-    if isinstance(error, ConvosoPermanentError):
-        return fail_fast(error)
     return error

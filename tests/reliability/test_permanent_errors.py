@@ -14,7 +14,10 @@ FILTERS = {"campaign_ids": 6026, "queue_ids": 6041, "list_ids": 6042, "user_ids"
 DAG = """
 import datetime
 import pendulum
-from airflow_provider_convoso.compat import DAG
+try:
+    from airflow.sdk import DAG
+except ImportError:
+    from airflow import DAG
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
 from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
 

@@ -20,7 +20,10 @@ except ImportError:
 
 DAG = """
 import pendulum
-from airflow_provider_convoso.compat import DAG
+try:
+    from airflow.sdk import DAG
+except ImportError:
+    from airflow import DAG
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
 from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
 
