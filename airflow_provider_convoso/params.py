@@ -136,38 +136,14 @@ def parse_id_filter(name: str, value: Any) -> str | None:
     return ",".join(parts)
 
 
-def build_params(
-    *,
-    date_start: Any = None,
-    date_end: Any = None,
-    campaign_ids: Any = None,
-    list_ids: Any = None,
-    queue_ids: Any = None,
-    user_ids: Any = None,
-    status_ids: Any = None,
-) -> dict[str, str]:
-    """Validate every input and return the request parameters, leaving out unset ones.
+def build_params(**inputs: Any) -> dict[str, str]:
+    """Validate agent-performance inputs and return the parameters sent, unset ones left out.
 
-    Leaving them out matters: the API's date-range behaviour depends on which are sent.
+    The same as ``AgentPerformanceQuery.from_inputs(**inputs).to_params()``.
     """
-    start, end = parse_date_range(date_start, date_end)
-    params: dict[str, str] = {}
-    if start is not None:
-        params["date_start"] = start.isoformat()
-    if end is not None:
-        params["date_end"] = end.isoformat()
-    filters = {
-        "campaign_ids": campaign_ids,
-        "list_ids": list_ids,
-        "queue_ids": queue_ids,
-        "user_ids": user_ids,
-        "status_ids": status_ids,
-    }
-    for name, raw in filters.items():
-        wire = parse_id_filter(name, raw)
-        if wire is not None:
-            params[name] = wire
-    return params
+    from airflow_provider_convoso.queries import AgentPerformanceQuery
+
+    return AgentPerformanceQuery.from_inputs(**inputs).to_params()
 
 
 def iter_days(start: dt.date, end: dt.date) -> list[dt.date]:

@@ -17,7 +17,6 @@ from airflow_provider_convoso.connection_form import DEFAULT_MAX_RESPONSE_BYTES,
 from airflow_provider_convoso.exceptions import ConvosoInputError
 
 DEFAULT_BASE_URL = "https://api.convoso.com/v1"
-ENDPOINT_PATH = "/agent-performance/search"
 
 RequestFormat = Literal["form", "json"]
 
@@ -35,10 +34,6 @@ class ClientSettings:
     request_format: RequestFormat = "form"
     verify: bool = True
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-
-    @property
-    def endpoint(self) -> str:
-        return self.base_url + ENDPOINT_PATH
 
 
 def is_loopback(host: str) -> bool:

@@ -14,6 +14,7 @@ import pytest
 from airflow_provider_convoso.compat import AirflowFailException
 from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoInvalidFilterError, ConvosoTransientError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
+from airflow_provider_convoso.queries import AgentPerformanceQuery
 from airflow_provider_convoso.testing import FAULT_KINDS, ConvosoEmulator
 
 ENDPOINT = "/v1/agent-performance/search"
@@ -276,11 +277,11 @@ def test_data_appears_after_t_seconds(convoso_conn: ConvosoEmulator) -> None:
 def test_count_matches_the_typed_rows_in_every_shape(convoso_conn: ConvosoEmulator, shape: str) -> None:
     convoso_conn.configure(shape=shape)
     hook = ConvosoHook()
-    params = {"date_start": "2026-03-01", "date_end": "2026-03-03"}
-    assert hook.count(params) == len(hook.fetch(params)) == 12
-    assert asyncio.run(hook.acount(params)) == 12
+    query = AgentPerformanceQuery(date_start=dt.date(2026, 3, 1), date_end=dt.date(2026, 3, 3))
+    assert hook.count(query) == len(hook.fetch(query)) == 12
+    assert asyncio.run(hook.acount(query)) == 12
     convoso_conn.configure(empty_data="null")
-    assert hook.count({"date_start": "2027-01-01"}) == 0
+    assert hook.count(AgentPerformanceQuery.from_inputs(date_start="2027-01-01")) == 0
 
 
 def test_acount_counts_a_large_answer_off_the_event_loop(
@@ -299,7 +300,7 @@ def test_acount_counts_a_large_answer_off_the_event_loop(
         return real(content, params)
 
     mocker.patch.object(convoso, "_count", side_effect=spy)
-    params = {"date_start": "2026-03-01", "date_end": "2026-03-03"}
+    params = AgentPerformanceQuery.from_inputs(date_start="2026-03-01", date_end="2026-03-03")
     assert asyncio.run(ConvosoHook().acount(params)) == 12
     assert counted_on == [False]
     monkeypatch.setattr(convoso, "_INLINE_COUNT_BYTES", 10**9)
@@ -310,12 +311,12 @@ def test_acount_counts_a_large_answer_off_the_event_loop(
 def test_triggers_starting_together_share_one_connection_lookup(convoso_conn: ConvosoEmulator, mocker: Any) -> None:
     from airflow_provider_convoso.hooks import convoso
 
-    expected = ConvosoHook().count({"date_start": "2026-03-02"})
+    expected = ConvosoHook().count(AgentPerformanceQuery.from_inputs(date_start="2026-03-02"))
     lookups = mocker.spy(convoso, "aget_connection")
 
     async def count(hook: ConvosoHook) -> int:
         try:
-            return await hook.acount({"date_start": "2026-03-02"})
+            return await hook.acount(AgentPerformanceQuery.from_inputs(date_start="2026-03-02"))
         finally:
             await hook.aclose()
 
@@ -338,7 +339,7 @@ def test_a_shared_lookup_that_fails_fails_every_waiter_and_is_not_kept(mocker: A
 
     async def settle(hook: ConvosoHook) -> BaseException | None:
         try:
-            await hook.acount({})
+            await hook.acount(AgentPerformanceQuery())
         except Exception as error:
             return error
         return None

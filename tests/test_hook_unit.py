@@ -18,6 +18,7 @@ from airflow_provider_convoso.exceptions import (
     ConvosoTransientError,
 )
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
+from airflow_provider_convoso.queries import AgentPerformanceQuery
 
 TOKEN = "tok-unit-9d1e"
 
@@ -176,13 +177,13 @@ def test_count_checks_the_envelope_but_leaves_typing_to_the_extract(monkeypatch:
     """A sensor waits for rows to exist; a malformed field fails the extract, not the wait."""
     body = {"success": True, "data": {"7": {"calls": "seven"}, "8": {"calls": "8"}}}
     hook = _hook(monkeypatch, lambda request: httpx.Response(200, json=body))
-    assert hook.count({}) == 2
+    assert hook.count(AgentPerformanceQuery()) == 2
     with pytest.raises(ConvosoResponseError, match="calls"):
-        hook.fetch({})
+        hook.fetch(AgentPerformanceQuery())
     failing = _hook(
         monkeypatch,
         lambda request: httpx.Response(200, json={"success": False, "code": 5001, "text": "Auth token is invalid"}),
     )
     with pytest.raises(ConvosoAuthError) as raised:
-        failing.count({})
+        failing.count(AgentPerformanceQuery())
     assert isinstance(raised.value, AirflowFailException)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import functools
 import logging
 import os
@@ -31,6 +30,7 @@ from airflow_provider_convoso.exceptions import (
     ConvosoTransientError,
     redact,
 )
+from airflow_provider_convoso.queries import AgentPerformanceQuery, Query
 
 # httpx, tenacity and the parsing modules are imported where they are used: the DAG
 # processor imports this module with every DAG file that uses the operator or the sensor.
@@ -383,8 +383,8 @@ class ConvosoHook(BaseHook):
     # -- requests ----------------------------------------------------------------------
 
     @staticmethod
-    def _request_body(settings: ClientSettings, params: Mapping[str, str]) -> dict[str, Any]:
-        payload = {"auth_token": settings.token, **params}
+    def _request_body(settings: ClientSettings, query: Query) -> dict[str, Any]:
+        payload = {"auth_token": settings.token, **query.to_params()}
         return {"json": payload} if settings.request_format == "json" else {"data": payload}
 
     @contextlib.contextmanager
@@ -439,7 +439,7 @@ class ConvosoHook(BaseHook):
             "retry_error_callback": _raise_exhausted,
         }
 
-    def _send(self, settings: ClientSettings, params: Mapping[str, str], timeout: float) -> bytes:
+    def _send(self, settings: ClientSettings, query: Query, timeout: float) -> bytes:
         """One attempt, bounded by ``timeout``: connect and send by httpx's timeouts, the
         body by a deadline checked as it arrives (each read waits at most the time left)."""
         import httpx
@@ -449,7 +449,7 @@ class ConvosoHook(BaseHook):
         failure: ConvosoError | None = None
         try:
             request = client.build_request(
-                "POST", settings.endpoint, timeout=timeout, **self._request_body(settings, params)
+                "POST", settings.base_url + query.endpoint, timeout=timeout, **self._request_body(settings, query)
             )
             response = client.send(request, stream=True)
             try:
@@ -470,7 +470,7 @@ class ConvosoHook(BaseHook):
         with self.explained():
             return _checked(response.status_code, response.headers, content)
 
-    async def _asend(self, settings: ClientSettings, params: Mapping[str, str], timeout: float) -> bytes:
+    async def _asend(self, settings: ClientSettings, query: Query, timeout: float) -> bytes:
         """One attempt, bounded as a whole by ``timeout``."""
         import httpx
 
@@ -478,7 +478,7 @@ class ConvosoHook(BaseHook):
 
         async def attempt() -> tuple[int, Any, bytes]:
             async with client.stream(
-                "POST", settings.endpoint, timeout=timeout, **self._request_body(settings, params)
+                "POST", settings.base_url + query.endpoint, timeout=timeout, **self._request_body(settings, query)
             ) as response:
                 return response.status_code, response.headers, await _aread_capped(response.aiter_bytes(), settings)
 
@@ -497,113 +497,89 @@ class ConvosoHook(BaseHook):
         with self.explained():
             return _checked(status, headers, content)
 
-    def fetch_content(self, params: Mapping[str, str]) -> bytes:
-        """Return the body of one answered call with already-validated ``params``, retried.
+    def fetch_content(self, query: Query) -> bytes:
+        """Return the body of one answered call, retried.
 
         For large answers: :func:`airflow_provider_convoso.responses.iter_records` reads it
-        one agent at a time. An answer that is an error raises its typed error here.
+        one record at a time. An answer that is an error raises its typed error here.
 
-        :param params: request parameters without the token (see :func:`params.build_params`).
+        :param query: what to ask for (:class:`~airflow_provider_convoso.queries.AgentPerformanceQuery`).
         :return: the body's bytes, decoded from gzip if it was sent so.
         """
         from tenacity import Retrying
 
         settings = self.settings
-        body: bytes = Retrying(**self._retry_policy(settings))(self._send, settings, params, settings.timeout)
+        body: bytes = Retrying(**self._retry_policy(settings))(self._send, settings, query, settings.timeout)
         return body
 
-    async def afetch_content(self, params: Mapping[str, str]) -> bytes:
+    async def afetch_content(self, query: Query) -> bytes:
         """Return the body of one answered call, retried: the async twin of :meth:`fetch_content`.
 
-        :param params: request parameters without the token.
+        :param query: what to ask for.
         :return: the body's bytes.
         """
         from tenacity import AsyncRetrying
 
         settings = await self._asettings()
         body: bytes = await AsyncRetrying(**self._retry_policy(settings))(
-            self._asend, settings, params, settings.timeout
+            self._asend, settings, query, settings.timeout
         )
         return body
 
-    def fetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
-        """Return the records of one call with already-validated ``params``.
+    def fetch(self, query: Query, *, normalize: bool = True) -> list[dict[str, Any]]:
+        """Return the records of one call.
 
-        :param params: request parameters (see :func:`params.build_params`).
+        :param query: what to ask for.
         :param normalize: type the records (``False``: exactly as sent).
         :return: the records.
         """
-        content = self.fetch_content(params)
+        content = self.fetch_content(query)
         with self.explained():
-            return _records(content, params, normalize)
+            return _records(content, query.to_params(), normalize)
 
-    async def afetch(self, params: Mapping[str, str], *, normalize: bool = True) -> list[dict[str, Any]]:
+    async def afetch(self, query: Query, *, normalize: bool = True) -> list[dict[str, Any]]:
         """Return the records of one call: the async twin of :meth:`fetch`."""
-        content = await self.afetch_content(params)
+        content = await self.afetch_content(query)
         with self.explained():
-            return _records(content, params, normalize)
+            return _records(content, query.to_params(), normalize)
 
-    def count(self, params: Mapping[str, str]) -> int:
-        """Count the agent rows of one call, decoded one at a time and not typed.
+    def count(self, query: Query) -> int:
+        """Count the rows of one call, decoded one at a time and not typed.
 
-        :param params: request parameters.
+        :param query: what to ask for.
         :return: the number of rows.
         """
-        content = self.fetch_content(params)
+        content = self.fetch_content(query)
         with self.explained():
-            return _count(content, params)
+            return _count(content, query.to_params())
 
-    async def acount(self, params: Mapping[str, str]) -> int:
+    async def acount(self, query: Query) -> int:
         """Count the rows of one call: the async twin of :meth:`count`; a large answer is
         counted in a worker thread.
 
-        :param params: request parameters.
+        :param query: what to ask for.
         :return: the number of rows.
         """
-        content = await self.afetch_content(params)
+        content = await self.afetch_content(query)
         with self.explained():
             if len(content) <= _INLINE_COUNT_BYTES:
-                return _count(content, params)
-            return await asyncio.to_thread(_count, content, params)
+                return _count(content, query.to_params())
+            return await asyncio.to_thread(_count, content, query.to_params())
 
-    def get_agent_performance(
-        self,
-        *,
-        date_start: str | dt.date | None = None,
-        date_end: str | dt.date | None = None,
-        campaign_ids: Any = None,
-        list_ids: Any = None,
-        queue_ids: Any = None,
-        user_ids: Any = None,
-        status_ids: Any = None,
-        normalize: bool = True,
-    ) -> list[dict[str, Any]]:
+    def get_agent_performance(self, *, normalize: bool = True, **inputs: Any) -> list[dict[str, Any]]:
         """Fetch agent performance records; every input is checked before any network call.
 
-        :param date_start: first day (``YYYY-MM-DD``, date or datetime).
-        :param date_end: last day.
-        :param campaign_ids: ID filter (int, ``"1,2"`` or a list); likewise the other ``*_ids``.
         :param normalize: type the records.
+        :param inputs: :class:`~airflow_provider_convoso.queries.AgentPerformanceQuery`'s
+            arguments: ``date_start``, ``date_end`` (``YYYY-MM-DD``, date or datetime) and the
+            ID filters ``campaign_ids``, ``list_ids``, ``queue_ids``, ``user_ids``, ``status_ids``.
         :return: the records.
         """
-        params = _validated(locals())
-        return self.fetch(params, normalize=normalize)
+        return self.fetch(AgentPerformanceQuery.from_inputs(**inputs), normalize=normalize)
 
-    async def aget_agent_performance(
-        self,
-        *,
-        date_start: str | dt.date | None = None,
-        date_end: str | dt.date | None = None,
-        campaign_ids: Any = None,
-        list_ids: Any = None,
-        queue_ids: Any = None,
-        user_ids: Any = None,
-        status_ids: Any = None,
-        normalize: bool = True,
-    ) -> list[dict[str, Any]]:
+    async def aget_agent_performance(self, *, normalize: bool = True, **inputs: Any) -> list[dict[str, Any]]:
         """Fetch agent performance records: the async twin of :meth:`get_agent_performance`."""
-        params = _validated(locals())
-        return await self.afetch(params, normalize=normalize)
+        return await self.afetch(AgentPerformanceQuery.from_inputs(**inputs), normalize=normalize)
 
     def test_connection(self) -> tuple[bool, str]:
         """Make one minimal agent-performance call, once, with a short timeout.
@@ -616,10 +592,10 @@ class ConvosoHook(BaseHook):
         """
         try:
             settings = self.settings
-            params = _validated(dict.fromkeys(REQUEST_ARGS))
-            content = self._send(settings, params, min(settings.timeout, TEST_TIMEOUT_S))
+            query = AgentPerformanceQuery()
+            content = self._send(settings, query, min(settings.timeout, TEST_TIMEOUT_S))
             with self.explained():
-                rows = _count(content, params)
+                rows = _count(content, query.to_params())
         except Exception as error:
             message = str(error)
             token = self._settings.token if self._settings is not None else ""
@@ -645,28 +621,3 @@ def _proxy_error(error: ImportError) -> ConvosoInputError:
         f"{where} names a proxy that needs an optional package httpx does not have ({error.name or 'socksio'}): "
         "install httpx[socks] or unset it"
     )
-
-
-REQUEST_ARGS = ("date_start", "date_end", "campaign_ids", "list_ids", "queue_ids", "user_ids", "status_ids")
-
-
-def _validated(arguments: Mapping[str, Any]) -> dict[str, str]:
-    """Validated request parameters (see :func:`params.build_params`); bad input fails the task at once."""
-    from airflow_provider_convoso.params import build_params
-
-    return build_params(**{name: arguments[name] for name in REQUEST_ARGS})
-
-
-class AgentPerformanceRequest:
-    """The templated request arguments that the operator and the sensor share."""
-
-    convoso_conn_id: str
-
-    def _store_request(self, arguments: Mapping[str, Any]) -> None:
-        """Keep ``convoso_conn_id`` and the request arguments (from ``locals()`` of ``__init__``)."""
-        for name in ("convoso_conn_id", *REQUEST_ARGS):
-            setattr(self, name, arguments[name])
-
-    def _params(self) -> dict[str, str]:
-        """The rendered arguments, validated; bad input fails the task before any request."""
-        return _validated({name: getattr(self, name) for name in REQUEST_ARGS})

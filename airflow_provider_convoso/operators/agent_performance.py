@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -15,13 +14,8 @@ from airflow_provider_convoso.compat import (
     object_storage_path,
 )
 from airflow_provider_convoso.exceptions import ConvosoInputError
-from airflow_provider_convoso.hooks.convoso import (
-    MAX_CONCURRENCY,
-    REQUEST_ARGS,
-    AgentPerformanceRequest,
-    ConvosoHook,
-    warn_on_total,
-)
+from airflow_provider_convoso.hooks.convoso import MAX_CONCURRENCY, ConvosoHook, warn_on_total
+from airflow_provider_convoso.queries import AgentPerformanceQuery, QueryArguments
 
 if TYPE_CHECKING:
     from airflow_provider_convoso.spool import BodySpool
@@ -30,7 +24,7 @@ DEFAULT_MAX_XCOM_BYTES = 1024 * 1024
 _PROGRESS_EVERY_S = 5.0
 
 
-class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
+class AgentPerformanceOperator(QueryArguments, BaseOperator):
     """Pull agent performance from Convoso and return it, or write it to object storage.
 
     With no ``output_path`` the typed records go to XCom (guarded by ``max_xcom_bytes``).
@@ -57,12 +51,12 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
 
     template_fields: Sequence[str] = (
         "convoso_conn_id",
-        *REQUEST_ARGS,
+        *AgentPerformanceQuery.argument_names(),
         "output_path",
         "output_conn_id",
         "output_format",
     )
-    template_fields_renderers = dict.fromkeys(REQUEST_ARGS[2:], "json")
+    template_fields_renderers = dict.fromkeys(AgentPerformanceQuery.FILTERS, "json")
     ui_color = "#ffe3d1"
     ui_fgcolor = "#7a2e00"
 
@@ -88,7 +82,8 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._store_request(locals())
+        self.convoso_conn_id = convoso_conn_id
+        self._keep_arguments(locals())
         self.output_path = output_path
         self.output_conn_id = output_conn_id
         self.output_format = output_format
@@ -107,31 +102,39 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
         from airflow_provider_convoso.output import check_output_path, resolve_format
         from airflow_provider_convoso.spool import BodySpool
 
-        params = self._params()
+        query = self.query()
         fmt = resolve_format(self.output_format, self.output_path)
         if self.output_path:
             check_output_path(str(self.output_path))
-        if self.split_by_day and not ("date_start" in params and "date_end" in params):
-            raise ConvosoInputError("split_by_day=True needs both date_start and date_end")
+        days = query.by_day() if self.split_by_day else []
         path = self._storage_path() if self.output_path else None
         if not self.split_by_day:
-            return self._extract(context, path, fmt, params, None)
+            return self._extract(context, path, fmt, query, None, [])
         with BodySpool(on_disk=path is not None) as spool:  # XCom results are small by definition
-            return self._extract(context, path, fmt, params, spool)
+            return self._extract(context, path, fmt, query, spool, days)
 
-    def _extract(self, context: Any, path: Any, fmt: str, params: dict[str, str], spool: BodySpool | None) -> Any:
+    def _extract(
+        self,
+        context: Any,
+        path: Any,
+        fmt: str,
+        query: AgentPerformanceQuery,
+        spool: BodySpool | None,
+        days: list[AgentPerformanceQuery],
+    ) -> Any:
         """Fetch (each day into ``spool`` with ``split_by_day``), then return or write the rows."""
         from airflow_provider_convoso.output import storage_uri, write_records
         from airflow_provider_convoso.responses import body_text, iter_records
 
+        params = query.to_params()
         hook = ConvosoHook(convoso_conn_id=self.convoso_conn_id)
         try:
             if spool is None and path is None:
-                return self._to_xcom(hook.fetch(params, normalize=self.normalize))
+                return self._to_xcom(hook.fetch(query, normalize=self.normalize))
             if spool is None:
-                single = [(None, body_text(hook.fetch_content(params)))]
+                single = [(None, body_text(hook.fetch_content(query)))]
             else:
-                self._fetch_by_day(hook, params, spool)
+                self._fetch_by_day(hook, days, spool)
         finally:
             hook.close()
         totals: list[int | None] = []
@@ -184,18 +187,15 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             raise ConvosoInputError(f"output_path {self.output_path!r} is an existing folder, not a file")
         return path
 
-    def _fetch_by_day(self, hook: ConvosoHook, params: dict[str, str], spool: BodySpool) -> None:
+    def _fetch_by_day(self, hook: ConvosoHook, days: list[AgentPerformanceQuery], spool: BodySpool) -> None:
         """Each day's answer into ``spool``: one request per day, at most ``max_concurrency``
         in flight, on one shared client. Only the answers in flight are in memory."""
         from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
-        from airflow_provider_convoso.params import iter_days
+        hook.get_conn()  # read the connection and open the pool once, before the threads start
 
-        days = iter_days(dt.date.fromisoformat(params["date_start"]), dt.date.fromisoformat(params["date_end"]))
-        hook.client  # noqa: B018 - read the connection and open the pool once, before the threads start
-
-        def fetch_day(day: str) -> None:  # the worker spools the answer: no future holds it
-            spool.add(day, hook.fetch_content({**params, "date_start": day, "date_end": day}))
+        def fetch_day(day: AgentPerformanceQuery) -> None:  # the worker spools the answer: no future holds it
+            spool.add(str(day.to_params()["date_start"]), hook.fetch_content(day))
 
         started = last_report = time.monotonic()
         workers = self.max_concurrency
@@ -203,7 +203,7 @@ class AgentPerformanceOperator(AgentPerformanceRequest, BaseOperator):
             self.log.warning("max_concurrency=%d is over %d: using %d", workers, MAX_CONCURRENCY, MAX_CONCURRENCY)
             workers = MAX_CONCURRENCY
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convoso-day") as pool:
-            pending = {pool.submit(fetch_day, d.isoformat()) for d in days}
+            pending = {pool.submit(fetch_day, day) for day in days}
             while pending:
                 done, _ = wait(pending, timeout=_PROGRESS_EVERY_S, return_when=FIRST_EXCEPTION)
                 for future in done:

@@ -17,10 +17,11 @@ from airflow_provider_convoso.compat import (
     conf,
 )
 from airflow_provider_convoso.exceptions import ConvosoError, ConvosoTransientError
-from airflow_provider_convoso.hooks.convoso import REQUEST_ARGS, AgentPerformanceRequest, ConvosoHook
+from airflow_provider_convoso.hooks.convoso import ConvosoHook
+from airflow_provider_convoso.queries import AgentPerformanceQuery, QueryArguments
 
 
-class AgentPerformanceSensor(AgentPerformanceRequest, BaseSensorOperator):
+class AgentPerformanceSensor(QueryArguments, BaseSensorOperator):
     """Succeed once an agent-performance call returns at least ``min_rows`` rows.
 
     Permanent errors (auth, invalid filter, validation) fail at once; transient ones are
@@ -30,8 +31,8 @@ class AgentPerformanceSensor(AgentPerformanceRequest, BaseSensorOperator):
     large account costs a poke about twice the answer's size in memory, not six times.
     """
 
-    template_fields: Sequence[str] = ("convoso_conn_id", *REQUEST_ARGS)
-    template_fields_renderers = dict.fromkeys(REQUEST_ARGS[2:], "json")
+    template_fields: Sequence[str] = ("convoso_conn_id", *AgentPerformanceQuery.argument_names())
+    template_fields_renderers = dict.fromkeys(AgentPerformanceQuery.FILTERS, "json")
     ui_color = "#ffe3d1"
     ui_fgcolor = "#7a2e00"
 
@@ -51,7 +52,8 @@ class AgentPerformanceSensor(AgentPerformanceRequest, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._store_request(locals())
+        self.convoso_conn_id = convoso_conn_id
+        self._keep_arguments(locals())
         if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 0:
             raise ValueError(f"min_rows must be a non-negative integer, got {min_rows!r}")
         self.min_rows = min_rows
@@ -62,9 +64,9 @@ class AgentPerformanceSensor(AgentPerformanceRequest, BaseSensorOperator):
         return ConvosoHook(convoso_conn_id=self.convoso_conn_id)
 
     def poke(self, context: Any) -> PokeReturnValue:
-        params = self._params()
+        query = self.query()
         try:
-            rows = self.hook.count(params)
+            rows = self.hook.count(query)
         except ConvosoTransientError as error:
             self.log.warning("Convoso is not answering yet, will poke again: %s", error)
             return PokeReturnValue(is_done=False)
@@ -88,7 +90,7 @@ class AgentPerformanceSensor(AgentPerformanceRequest, BaseSensorOperator):
         self.defer(
             trigger=AgentPerformanceTrigger(
                 convoso_conn_id=self.convoso_conn_id,
-                params=self._params(),
+                params=self.query().to_params(),
                 min_rows=self.min_rows,
                 poke_interval=float(
                     self.poke_interval.total_seconds()

@@ -19,7 +19,7 @@ class AgentPerformanceTrigger(BaseTrigger):
     ``parameter``. The token is never serialised: the trigger reads it from the connection.
 
     :param convoso_conn_id: the Convoso connection.
-    :param params: validated request parameters (``params.build_params``), no token.
+    :param params: the query's parameters (``AgentPerformanceQuery.to_params()``), no token.
     :param min_rows: rows needed for success.
     :param poke_interval: seconds between polls.
     :param end_time: UNIX time after which the trigger gives up with a ``timeout`` event.
@@ -64,6 +64,13 @@ class AgentPerformanceTrigger(BaseTrigger):
         return ConvosoHook(convoso_conn_id=self.convoso_conn_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_convoso.queries import AgentPerformanceQuery
+
+        try:
+            query = AgentPerformanceQuery.from_params(self.params)  # checked again, not trusted
+        except Exception as error:
+            yield TriggerEvent(_error_event(error))
+            return
         hook = self._hook()
         polls = 0
         try:
@@ -72,7 +79,7 @@ class AgentPerformanceTrigger(BaseTrigger):
                 try:
                     # A poll (its retries and their waits included) never runs past end_time.
                     left = None if self.end_time is None else max(0.0, self.end_time - time.time())
-                    rows = await asyncio.wait_for(hook.acount(self.params), left)
+                    rows = await asyncio.wait_for(hook.acount(query), left)
                 except asyncio.TimeoutError:
                     yield TriggerEvent(_timeout_event())
                     return

@@ -30,6 +30,7 @@ from airflow_provider_convoso.exceptions import (
     ConvosoTransientError,
 )
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
+from airflow_provider_convoso.queries import AgentPerformanceQuery
 from airflow_provider_convoso.testing import peak_memory
 from airflow_provider_convoso.triggers.agent_performance import AgentPerformanceTrigger
 
@@ -317,7 +318,7 @@ def test_a_total_that_disagrees_with_the_rows_is_logged_and_reported(
     with raw_server(lambda conn, _: _json_answer(conn, payload)) as url:
         _connect(monkeypatch, url)
         with caplog.at_level("WARNING"):
-            assert ConvosoHook().count({}) == 2
+            assert ConvosoHook().count(AgentPerformanceQuery()) == 2
             summary = AgentPerformanceOperator(task_id="t", output_path=f"file://{tmp_path}/a.jsonl").execute({})
     captured = capsys.readouterr()
     assert "reported total=3 but sent 2 agent rows" in caplog.text + captured.out + captured.err
