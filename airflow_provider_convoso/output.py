@@ -154,7 +154,7 @@ def _write_csv(
 
 
 def _arrow_type(pa: Any, column: str, values: list[Any]) -> Any:
-    """A typed column's Arrow type: fixed for the contract's fields, else inferred."""
+    """A normalized column's Arrow type: fixed for the contract's fields, else inferred."""
     if column == "date":
         return pa.date32()
     if column in INT_FIELDS or column in COMPANION_FIELDS:
@@ -176,7 +176,7 @@ def _inferred_type(pa: Any, values: list[Any]) -> Any:
 
 
 def _arrow_array(pa: Any, column: str, values: list[Any], arrow_type: Any = None) -> Any:
-    """One typed column; unknown non-scalar values become JSON text."""
+    """One normalized column; unknown non-scalar values become JSON text."""
     import datetime as dt
 
     arrow_type = arrow_type or _arrow_type(pa, column, values)
@@ -208,19 +208,19 @@ def _pyarrow() -> tuple[Any, Any]:
 
 
 def _write_parquet(
-    handle: BinaryIO, records: Callable[[], Iterable[dict[str, Any]]], extra_first: tuple[str, ...], typed: bool
+    handle: BinaryIO, records: Callable[[], Iterable[dict[str, Any]]], extra_first: tuple[str, ...], normalized: bool
 ) -> int:
     """Typed records stream into row groups of :data:`ROW_GROUP_ROWS` under the contract's
     fixed schema. Records with a field outside it, or left as the API sent them, start
     again on the path that infers column types from every row."""
     pa, pq = _pyarrow()
-    if typed:
+    if normalized:
         try:
             return _write_parquet_streamed(pa, pq, handle, records(), extra_first)
         except _Restart:
             handle.seek(0)
             handle.truncate()
-    return _write_parquet_inferred(pa, pq, handle, records(), extra_first, typed)
+    return _write_parquet_inferred(pa, pq, handle, records(), extra_first, normalized)
 
 
 def _write_parquet_streamed(
@@ -250,12 +250,17 @@ def _write_parquet_streamed(
 
 
 def _write_parquet_inferred(
-    pa: Any, pq: Any, handle: BinaryIO, records: Iterable[dict[str, Any]], extra_first: tuple[str, ...], typed: bool
+    pa: Any,
+    pq: Any,
+    handle: BinaryIO,
+    records: Iterable[dict[str, Any]],
+    extra_first: tuple[str, ...],
+    normalized: bool,
 ) -> int:
     """All columns in memory until the end: fields outside the contract get the type their
     values have in every row (and, untyped, so do the contract's own fields)."""
     order = column_order([], extra_first=extra_first)
-    fixed = order if typed else list(extra_first)
+    fixed = order if normalized else list(extra_first)
     fixed_set = set(fixed)
     chunks: dict[str, list[Any]] = {column: [] for column in fixed}
     inferred: dict[str, list[Any]] = {}
@@ -286,7 +291,7 @@ def _write(
     records: Callable[[], Iterable[dict[str, Any]]],
     fmt: str,
     extra_first: tuple[str, ...],
-    typed: bool,
+    normalized: bool,
     csv_escape_formulas: bool = False,
 ) -> int:
     """Write every record in ``fmt``; returns how many there were."""
@@ -305,7 +310,7 @@ def _write(
     if fmt == "parquet":
         pa, _ = _pyarrow()
         try:
-            return _write_parquet(handle, records, extra_first, typed)
+            return _write_parquet(handle, records, extra_first, normalized)
         except (OverflowError, pa.ArrowInvalid, pa.ArrowTypeError) as error:
             # The same records fail the same way on every retry: a permanent error.
             raise ConvosoResponseError(f"a value does not fit its Parquet column: {error}") from None
@@ -451,19 +456,19 @@ def write_records(
     fmt: str,
     *,
     extra_first: tuple[str, ...] = (),
-    typed: bool = True,
+    normalized: bool = True,
     csv_escape_formulas: bool = False,
 ) -> tuple[int, int]:
     """Stream ``records()`` into ``path`` as ``fmt``, atomically; returns (rows, bytes).
 
     The records are encoded as they arrive, so a large answer never sits in memory twice.
     If they fail part-way, ``path`` is left as it was. ``records`` may be called a second
-    time (a CSV or typed Parquet meeting a field outside the contract starts again).
-    ``typed`` says the records went through :func:`records.normalize_record`, so Parquet
+    time (a CSV or normalized Parquet meeting a field outside the contract starts again).
+    ``normalized`` says the records went through :func:`records.normalize_record`, so Parquet
     can give the contract's fields their fixed types. ``csv_escape_formulas`` prefixes
     ``'`` to CSV text cells that a spreadsheet would run as a formula.
     """
     with _atomic(path) as handle:
-        rows = _write(handle, records, fmt, extra_first, typed, csv_escape_formulas)
+        rows = _write(handle, records, fmt, extra_first, normalized, csv_escape_formulas)
         size = handle.tell()
     return rows, size

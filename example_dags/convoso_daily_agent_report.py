@@ -76,8 +76,8 @@ with DAG(
         """Score every agent against the reference thresholds and write summary.json."""
         import json
 
-        from airflow_provider_convoso.agent_benchmarks import outliers, summarize
-        from airflow_provider_convoso.agent_benchmarks import score_agents as score
+        from airflow_provider_convoso.scoring import outliers, summarize
+        from airflow_provider_convoso.scoring import score_agents as score
 
         try:  # Airflow 3
             from airflow.sdk import ObjectStoragePath

@@ -105,7 +105,9 @@ def test_parquet_of_untyped_records_infers_every_column(target: Any) -> None:
     import pyarrow.parquet as pq
 
     path = target("raw.parquet")
-    write_records(path, lambda: iter([dict(AGENT, date="2026-03-02")]), "parquet", extra_first=("date",), typed=False)
+    write_records(
+        path, lambda: iter([dict(AGENT, date="2026-03-02")]), "parquet", extra_first=("date",), normalized=False
+    )
     table = pq.read_table(io.BytesIO(path.read_bytes()))
     assert table.column_names[:3] == ["date", "user_id", "name"]
     assert table.schema.field("calls").type == pa.string() and table.schema.field("date").type == pa.date32()

@@ -21,7 +21,7 @@ def test_parsing_modules_load_no_transport_storage_or_arrow() -> None:
         "import sys, airflow_provider_convoso.compat; before = set(sys.modules);"
         "import airflow_provider_convoso.params, airflow_provider_convoso.records, "
         "airflow_provider_convoso.responses, airflow_provider_convoso.settings, "
-        "airflow_provider_convoso.output, airflow_provider_convoso.agent_benchmarks;"
+        "airflow_provider_convoso.output, airflow_provider_convoso.scoring;"
         "bad=[m for m in set(sys.modules) - before if m.split('.')[0] in ('httpx','pyarrow','fsspec','tenacity')];"
         "print(','.join(bad))"
     )

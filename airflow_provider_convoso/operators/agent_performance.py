@@ -158,7 +158,7 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
                 records,
                 fmt,
                 extra_first=("date",) if self.split_by_day else (),
-                typed=self.normalize,
+                normalized=self.normalize,
                 csv_escape_formulas=self.csv_escape_formulas,
             )
         self._written = uri = storage_uri(str(self.output_path))

@@ -31,7 +31,7 @@ def test_any_csv_reader_reads_back_exactly_the_rows_written(
     folder = tmp_path_factory.mktemp("csv")
     path = object_storage_path(f"file://{folder}/agents.csv", None)
     records = [{"user_id": str(n), "name": name, "campaign": other} for n, (name, other) in enumerate(cells)]
-    write_records(path, lambda: iter(records), "csv", typed=False)
+    write_records(path, lambda: iter(records), "csv", normalized=False)
     with open(folder / "agents.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [(row["user_id"], row["name"], row["campaign"]) for row in rows] == [

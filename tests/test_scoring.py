@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_convoso.agent_benchmarks import (
+from airflow_provider_convoso.scoring import (
     Thresholds,
     derive_metrics,
     format_table,
