@@ -9,7 +9,7 @@ from typing import Any
 import pendulum
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "example_dags"
+EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 
 
 @pytest.fixture

@@ -148,7 +148,7 @@ def test_airflow_bounds_cover_exactly_the_tested_lines() -> None:
         assert airflow_req.specifier.contains(tested), tested
     for untested in ("2.10.5", "3.4.0", "4.0.0"):
         assert not airflow_req.specifier.contains(untested), untested
-    constraints = Path(__file__).resolve().parent.parent / "constraints"
+    constraints = Path(__file__).resolve().parents[2] / "constraints"
     if constraints.is_dir():  # run from a checkout
         lines = sorted(p.stem.removeprefix("airflow-") for p in constraints.glob("airflow-*.txt"))
         assert lines == ["2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2"]
