@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from support import FAST_RETRIES, TODAY, TOKEN, ConnJson, RunDag, XCom
 
-ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    from airflow_provider_convoso.testing import ConvosoEmulator
+
 if not os.environ.get("AIRFLOW_HOME"):
     os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="convoso-airflow-home-")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
@@ -30,9 +34,7 @@ settings.register_profile("ci", max_examples=500, deadline=None, suppress_health
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-TOKEN = "tok-SENTINEL-5f3a9c2e7b1d"
-TODAY = dt.date(2026, 3, 3)
-FAST_RETRIES = {"retry_backoff": 0.001, "retry_max_wait": 0.05, "timeout": 2}
+TEST_DAGS = Path(__file__).resolve().parent / "dags"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -49,25 +51,25 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 @pytest.fixture
-def emulator() -> Iterator[object]:
+def emulator() -> Iterator[ConvosoEmulator]:
     from airflow_provider_convoso.testing import ConvosoEmulator
 
     with ConvosoEmulator(token=TOKEN, today=TODAY) as running:
         yield running
 
 
-def _conn_json(emulator: object, **extra: object) -> str:
-    return emulator.connection_json(**{**FAST_RETRIES, **extra})  # type: ignore[attr-defined]
+def _conn_json(emulator: ConvosoEmulator, /, **extra: Any) -> str:
+    return emulator.connection_json(**{**FAST_RETRIES, **extra})
 
 
 @pytest.fixture
-def conn_json() -> object:
+def conn_json() -> ConnJson:
     """``conn_json(emulator, **extra)``: connection JSON with fast retries for tests."""
     return _conn_json
 
 
 @pytest.fixture
-def convoso_conn(emulator: object, monkeypatch: pytest.MonkeyPatch) -> object:
+def convoso_conn(emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch) -> ConvosoEmulator:
     """``convoso_default`` pointing at the emulator, as an environment variable."""
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", _conn_json(emulator))
     return emulator
@@ -118,23 +120,34 @@ def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def run_dag() -> object:
-    """``run_dag(source, dag_id, logical_date)``: write a DAG file, load it, ``dag.test()`` it.
+def run_dag() -> RunDag:
+    """``run_dag(dag_file, dag_id=..., logical_date=..., conf=...)``: run a DAG file.
 
-    Returns ``(dag_run, xcom)`` where ``xcom(task_id)`` pulls that task's return value.
+    ``dag_file`` is a name in ``tests/dags/`` or a path (the example DAGs). The file is copied into the DAGs folder as ``<dag_id>.py`` (its DAG takes its id from
+    its file name), loaded, and run with ``dag.test()``. Returns ``(dag_run, xcom)`` where
+    ``xcom(task_id)`` pulls that task's return value.
     """
     import importlib.util
 
     import pendulum
 
-    def run(source: str, dag_id: str, logical_date: str = "2026-03-03") -> tuple[object, object]:
+    def run(
+        dag_file: str | Path,
+        *,
+        dag_id: str | None = None,
+        logical_date: str = "2026-03-03",
+        conf: dict[str, Any] | None = None,
+    ) -> tuple[Any, XCom]:
+        source = dag_file if isinstance(dag_file, Path) else TEST_DAGS / f"{dag_file}.py"
+        dag_id = dag_id or source.stem
         path = DAGS_FOLDER / f"{dag_id}.py"
-        path.write_text(source)
+        shutil.copyfile(source, path)
         spec = importlib.util.spec_from_file_location(f"test_dag_{dag_id}", path)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         dag = module.dag
+        assert dag.dag_id == dag_id
         from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS
 
         if not AIRFLOW_V_3_0_PLUS:
@@ -144,9 +157,10 @@ def run_dag() -> object:
 
         when = pendulum.parse(logical_date)
         # The keyword is execution_date on Airflow 2.11.
-        dag_run = dag.test(logical_date=when) if AIRFLOW_V_3_0_PLUS else dag.test(execution_date=when)
+        date_kw = "logical_date" if AIRFLOW_V_3_0_PLUS else "execution_date"
+        dag_run = dag.test(**{date_kw: when}, run_conf=conf)
 
-        def xcom(task_id: str, map_indexes: list[int] | None = None) -> object:
+        def xcom(task_id: str, map_indexes: list[int] | None = None) -> Any:
             ti = next(t for t in dag_run.get_task_instances() if t.task_id == task_id)
             if map_indexes is None:
                 return ti.xcom_pull(task_ids=task_id)

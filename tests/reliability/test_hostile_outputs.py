@@ -20,6 +20,7 @@ from airflow_provider_convoso.hooks.convoso import MAX_CONCURRENCY
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
 from airflow_provider_convoso.output import TEMP_PREFIX, is_stale, temp_tag, write_records
 from airflow_provider_convoso.spool import BodySpool
+from airflow_provider_convoso.testing import ConvosoEmulator
 
 tricky = st.text(alphabet=st.sampled_from([*list("ab,;\"\r\n\t =+-@'"), "é", "\u2028"]), max_size=12)
 
@@ -68,7 +69,7 @@ def test_csv_formula_cells_are_escaped_only_when_asked(tmp_path: Path, escape: b
     ],
 )
 def test_an_output_path_that_cannot_name_a_file_fails_before_any_request(
-    convoso_conn: Any, tmp_path: Path, output_path: str, reason: str
+    convoso_conn: ConvosoEmulator, tmp_path: Path, output_path: str, reason: str
 ) -> None:
     operator = AgentPerformanceOperator(task_id="t", output_path=output_path.format(tmp=tmp_path))
     with pytest.raises(ConvosoInputError, match=reason) as caught:
@@ -84,7 +85,9 @@ def test_a_value_too_large_for_parquet_is_a_permanent_error(tmp_path: Path) -> N
     assert not (tmp_path / "big.parquet").exists()
 
 
-def test_max_concurrency_is_capped_and_the_pool_matches(convoso_conn: Any, tmp_path: Path, caplog: Any) -> None:
+def test_max_concurrency_is_capped_and_the_pool_matches(
+    convoso_conn: ConvosoEmulator, tmp_path: Path, caplog: Any
+) -> None:
     convoso_conn.configure(latency=0.05)
     operator = AgentPerformanceOperator(
         task_id="t",

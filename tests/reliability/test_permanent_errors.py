@@ -6,43 +6,23 @@ import asyncio
 from typing import Any
 
 import pytest
+from support import ConnJson, RunDag
 
+from airflow_provider_convoso.testing import ConvosoEmulator
 from airflow_provider_convoso.triggers.agent_performance import AgentPerformanceTrigger
 
 FILTERS = {"campaign_ids": 6026, "queue_ids": 6041, "list_ids": 6042, "user_ids": 6006, "status_ids": 6050}
-
-DAG = """
-import datetime
-import pendulum
-try:
-    from airflow.sdk import DAG
-except ImportError:
-    from airflow import DAG
-from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
-from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
-
-retry = dict(retries=3, retry_delay=datetime.timedelta(seconds=0))
-with DAG("{dag_id}", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
-    AgentPerformanceOperator(task_id="bad_token", convoso_conn_id="convoso_bad", date_start="2026-01-01", **retry)
-    AgentPerformanceSensor(task_id="sensor_bad_token", convoso_conn_id="convoso_bad", date_start="2026-01-02", poke_interval=0.01, timeout=30, **retry)
-{filter_tasks}
-"""
 
 
 @pytest.mark.airflow_dag
 @pytest.mark.parametrize("error_shape", ["contract", "code_text"])
 def test_each_permanent_error_fails_first_attempt_without_any_retry(
-    emulator: Any, monkeypatch: pytest.MonkeyPatch, conn_json: Any, run_dag: Any, error_shape: str
+    emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, conn_json: ConnJson, run_dag: RunDag, error_shape: str
 ) -> None:
     emulator.configure(error_shape=error_shape)
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator))
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_BAD", conn_json(emulator).replace(emulator.token, "revoked-token"))
-    filter_tasks = "\n".join(
-        f"    AgentPerformanceOperator(task_id='bad_{name}', date_start='2026-02-{i + 1:02d}', {name}='999999', **retry)"
-        for i, name in enumerate(FILTERS)
-    )
-    dag_id = f"permanent_{error_shape}"
-    dag_run, _ = run_dag(DAG.format(dag_id=dag_id, filter_tasks=filter_tasks), dag_id)
+    dag_run, _ = run_dag("permanent_errors", dag_id=f"permanent_{error_shape}")
     assert "failed" in str(dag_run.state).lower()
     tis = {ti.task_id: ti for ti in dag_run.get_task_instances()}
     assert len(tis) == 7
@@ -58,7 +38,7 @@ def test_each_permanent_error_fails_first_attempt_without_any_retry(
 
 
 @pytest.mark.parametrize(("parameter", "code"), FILTERS.items())
-def test_trigger_stops_on_invalid_filter(convoso_conn: Any, parameter: str, code: int) -> None:
+def test_trigger_stops_on_invalid_filter(convoso_conn: ConvosoEmulator, parameter: str, code: int) -> None:
     trigger = AgentPerformanceTrigger(
         convoso_conn_id="convoso_default", params={parameter: "999999"}, poke_interval=0.01
     )

@@ -5,36 +5,19 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
+from support import ConnJson, RunDag
 
 from airflow_provider_convoso.exceptions import ConvosoError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
+from airflow_provider_convoso.testing import ConvosoEmulator
 
 try:
     from airflow.sdk.exceptions import TaskDeferred
 except ImportError:
     from airflow.exceptions import TaskDeferred
-
-DAG = """
-import pendulum
-try:
-    from airflow.sdk import DAG
-except ImportError:
-    from airflow import DAG
-from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
-from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
-
-with DAG("secret_hygiene", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
-    wait = AgentPerformanceSensor(task_id="wait", date_start="{{{{ ds }}}}", deferrable=True, poke_interval=0.01, timeout=60)
-    land = AgentPerformanceOperator(task_id="land", date_start="{{{{ ds }}}}", output_path="{out}/{{{{ ds }}}}.csv")
-    lookup = AgentPerformanceOperator(task_id="lookup", date_start="{{{{ ds }}}}", user_ids="10001")
-    broken = AgentPerformanceOperator(task_id="broken", date_start="{{{{ ds }}}}", campaign_ids="999999")
-    revoked = AgentPerformanceOperator(task_id="revoked", convoso_conn_id="convoso_revoked", date_start="{{{{ ds }}}}")
-    wait >> [land, lookup, broken, revoked]
-"""
 
 
 def _files_containing(root: Path, needle: bytes) -> list[str]:
@@ -62,10 +45,10 @@ def _without_airflow_30_comms_debug(output: str) -> str:
 
 @pytest.mark.airflow_dag
 def test_token_never_appears_anywhere(
-    emulator: Any,
+    emulator: ConvosoEmulator,
     monkeypatch: pytest.MonkeyPatch,
-    conn_json: Any,
-    run_dag: Any,
+    conn_json: ConnJson,
+    run_dag: RunDag,
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
@@ -77,7 +60,7 @@ def test_token_never_appears_anywhere(
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_REVOKED", conn_json(emulator).replace(token, revoked))
     emulator.configure(data_after_requests=1)
     out = tmp_path / "out"
-    dag_run, xcom = run_dag(DAG.format(out=out), "secret_hygiene")
+    dag_run, xcom = run_dag("secret_hygiene", conf={"out": str(out)})
     states = {ti.task_id: str(ti.state).lower() for ti in dag_run.get_task_instances()}
     assert all("success" in states[t] for t in ("wait", "land", "lookup")), states
     assert all("failed" in states[t] for t in ("broken", "revoked")), states
@@ -99,7 +82,7 @@ def test_token_never_appears_anywhere(
 
 
 def test_trigger_serialization_and_exceptions_never_carry_token(
-    emulator: Any, monkeypatch: pytest.MonkeyPatch, conn_json: Any
+    emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, conn_json: ConnJson
 ) -> None:
     token = emulator.token
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator, max_retries=1))

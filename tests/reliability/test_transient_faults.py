@@ -12,24 +12,25 @@ import pytest
 
 from airflow_provider_convoso.exceptions import ConvosoTransientError
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
+from airflow_provider_convoso.testing import ConvosoEmulator
 
 KINDS = ("429", "500", "502", "503", "504", "timeout", "reset", "truncated")
 RUNS = 100
 
 
-def _configure(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def _configure(emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
     """Default retry settings (5 retries, 60 s cap) with a short backoff base; a short
     client timeout so that the emulator's hung answers count as timeouts quickly."""
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", emulator.connection_json(retry_backoff=0.005, timeout=0.4))
 
 
-def _stats(emulator: Any) -> dict[str, Any]:
+def _stats(emulator: ConvosoEmulator) -> dict[str, Any]:
     faults = collections.Counter(r.fault for r in emulator.requests if r.fault)
     return {"requests": len(emulator.requests), "faults": sum(faults.values()), "by_kind": dict(sorted(faults.items()))}
 
 
 def test_hundred_operator_runs_heal_byte_identical(
-    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _configure(emulator, monkeypatch)
     baseline = tmp_path / "baseline.jsonl"
@@ -59,7 +60,7 @@ def test_hundred_operator_runs_heal_byte_identical(
 
 
 def test_split_by_day_heals_under_the_same_faults(
-    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _configure(emulator, monkeypatch)
     baseline = tmp_path / "baseline.csv"
@@ -79,7 +80,7 @@ def test_split_by_day_heals_under_the_same_faults(
 
 @pytest.mark.parametrize("split_by_day", [False, True])
 def test_faults_outlasting_retries_fail_transient_and_write_nothing(
-    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, split_by_day: bool
+    emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, split_by_day: bool
 ) -> None:
     _configure(emulator, monkeypatch)
     emulator.configure(fault_rate=1.0, fault_kinds=("500", "reset", "truncated"))

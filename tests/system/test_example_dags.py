@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pendulum
 import pytest
+from support import RunDag
+
+from airflow_provider_convoso.testing import ConvosoEmulator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 
@@ -18,8 +20,8 @@ def output_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _source(name: str) -> str:
-    return (EXAMPLES / f"{name}.py").read_text()
+def _example(name: str) -> Path:
+    return EXAMPLES / f"{name}.py"
 
 
 def test_dagbag_loads_every_example_without_errors() -> None:
@@ -53,12 +55,10 @@ def test_daily_schedule_makes_ds_the_run_day_on_both_lines() -> None:
 
 
 @pytest.mark.airflow_dag
-def test_daily_agent_report_end_to_end(convoso_conn: Any, run_dag: Any, output_base: Path) -> None:
+def test_daily_agent_report_end_to_end(convoso_conn: ConvosoEmulator, run_dag: RunDag, output_base: Path) -> None:
     # The first poke (on the worker) finds nothing, so the sensor defers; the trigger's first poll finds the data.
     convoso_conn.configure(data_after_requests=1)
-    dag_run, xcom = run_dag(
-        _source("convoso_daily_agent_report"), "convoso_daily_agent_report", "2026-03-04T02:30:00+00:00"
-    )
+    dag_run, xcom = run_dag(_example("convoso_daily_agent_report"), logical_date="2026-03-04T02:30:00+00:00")
     assert "success" in str(dag_run.state).lower()
     # The run of 2026-03-04 asked for "yesterday", 2026-03-03, in every request.
     assert {(r.params["date_start"], r.params["date_end"]) for r in convoso_conn.requests} == {
@@ -77,8 +77,8 @@ def test_daily_agent_report_end_to_end(convoso_conn: Any, run_dag: Any, output_b
 
 
 @pytest.mark.airflow_dag
-def test_month_backfill_end_to_end(convoso_conn: Any, run_dag: Any, output_base: Path) -> None:
-    dag_run, xcom = run_dag(_source("convoso_month_backfill"), "convoso_month_backfill", "2026-03-03")
+def test_month_backfill_end_to_end(convoso_conn: ConvosoEmulator, run_dag: RunDag, output_base: Path) -> None:
+    dag_run, xcom = run_dag(_example("convoso_month_backfill"))
     assert "success" in str(dag_run.state).lower()
     meta = xcom("backfill_month")
     assert (meta["date_start"], meta["date_end"]) == ("2026-02-01", "2026-02-28")
@@ -88,8 +88,8 @@ def test_month_backfill_end_to_end(convoso_conn: Any, run_dag: Any, output_base:
 
 
 @pytest.mark.airflow_dag
-def test_multi_account_end_to_end(convoso_conn: Any, run_dag: Any, output_base: Path) -> None:
-    dag_run, _ = run_dag(_source("convoso_multi_account"), "convoso_multi_account", "2026-03-03")
+def test_multi_account_end_to_end(convoso_conn: ConvosoEmulator, run_dag: RunDag, output_base: Path) -> None:
+    dag_run, _ = run_dag(_example("convoso_multi_account"))
     assert "success" in str(dag_run.state).lower()
     for campaign in (111, 222, 333):
         assert (output_base / f"campaign={campaign}" / "dt=2026-03-02" / "agents.jsonl").exists()
@@ -98,8 +98,8 @@ def test_multi_account_end_to_end(convoso_conn: Any, run_dag: Any, output_base: 
 
 
 @pytest.mark.airflow_dag
-def test_xcom_lookup_end_to_end(convoso_conn: Any, run_dag: Any) -> None:
-    dag_run, xcom = run_dag(_source("convoso_xcom_lookup"), "convoso_xcom_lookup", "2026-03-03")
+def test_xcom_lookup_end_to_end(convoso_conn: ConvosoEmulator, run_dag: RunDag) -> None:
+    dag_run, xcom = run_dag(_example("convoso_xcom_lookup"))
     assert "success" in str(dag_run.state).lower()
     busiest = xcom("busiest_agents")
     assert [r["user_id"] for r in busiest] and {r["user_id"] for r in busiest} == {"10001", "10002", "10003"}

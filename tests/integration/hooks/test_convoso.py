@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support import ConnJson
 
 from airflow_provider_convoso.compat import AirflowFailException
 from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoInvalidFilterError, ConvosoTransientError
@@ -93,7 +94,7 @@ def test_invalid_filters_fail_on_first_attempt(
     ("error_shape", "status"), [("contract", 200), ("code_text", 200), ("contract", 401), ("contract", 403)]
 )
 def test_bad_token_fails_on_first_attempt(
-    conn_json: Any, emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, error_shape: str, status: int
+    conn_json: ConnJson, emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, error_shape: str, status: int
 ) -> None:
     emulator.configure(error_shape=error_shape, auth_status=status)
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator).replace(emulator.token, "wrong-token"))
@@ -104,7 +105,7 @@ def test_bad_token_fails_on_first_attempt(
 
 @pytest.mark.parametrize("fault", [f for f in FAULT_KINDS if f != "slow"])
 def test_each_transient_fault_heals_under_retries(
-    conn_json: Any, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, fault: str
+    conn_json: ConnJson, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, timeout=0.3))
     convoso_conn.configure(faults=[fault, fault], retry_after="0", timeout_delay=1.0)
@@ -128,7 +129,7 @@ def test_slow_answers_within_timeout_succeed(convoso_conn: ConvosoEmulator) -> N
 
 @pytest.mark.parametrize("request_format", ["json", "form"])
 def test_token_travels_in_the_body_never_the_url(
-    conn_json: Any, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, request_format: str
+    conn_json: ConnJson, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, request_format: str
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, request_format=request_format))
     convoso_conn.configure(accept_json=True)
@@ -166,7 +167,7 @@ def test_emulator_reads_requests_as_php_does(emulator: ConvosoEmulator) -> None:
 
 
 def test_json_format_auth_error_suggests_form(
-    conn_json: Any, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch
+    conn_json: ConnJson, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, request_format="json"))
     with pytest.raises(ConvosoAuthError, match="request_format to form") as caught:
@@ -213,7 +214,7 @@ def test_async_twin_matches_sync(convoso_conn: ConvosoEmulator) -> None:
 
 
 def test_test_connection_against_emulator(
-    conn_json: Any, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch
+    conn_json: ConnJson, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert ConvosoHook().test_connection()[0] is True
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn).replace(convoso_conn.token, "nope"))

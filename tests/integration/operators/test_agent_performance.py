@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import ConnJson, RunDag
 
 from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS, AirflowFailException, object_storage_path
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoTransientError
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
 from airflow_provider_convoso.records import DOCUMENTED_FIELDS
-from airflow_provider_convoso.testing import read_output
+from airflow_provider_convoso.testing import ConvosoEmulator, read_output
 
 
 def _op(**kwargs: Any) -> AgentPerformanceOperator:
@@ -23,7 +24,7 @@ def _read(fmt: str, data: bytes) -> list[dict[str, Any]]:
     return read_output(data, fmt)
 
 
-def test_xcom_mode_returns_typed_records(convoso_conn: Any) -> None:
+def test_xcom_mode_returns_typed_records(convoso_conn: ConvosoEmulator) -> None:
     rows = _op(date_start="2026-03-01", date_end="2026-03-03").execute({})
     assert len(rows) == 12 and isinstance(rows[0]["calls"], int) and "talk_seconds" in rows[0]
     raw = _op(date_start="2026-03-01", normalize=False).execute({})
@@ -41,7 +42,7 @@ def test_xcom_mode_returns_typed_records(convoso_conn: Any) -> None:
         ("", "jsonl"),
     ],
 )
-def test_each_format_round_trips_on_file(convoso_conn: Any, tmp_path: Path, suffix: str, fmt: str) -> None:
+def test_each_format_round_trips_on_file(convoso_conn: ConvosoEmulator, tmp_path: Path, suffix: str, fmt: str) -> None:
     target = tmp_path / "out" / f"agents{suffix}"
     expected = _op(date_start="2026-03-01", date_end="2026-03-03").execute({})
     meta = _op(date_start="2026-03-01", date_end="2026-03-03", output_path=f"file://{target}").execute({})
@@ -65,7 +66,7 @@ def test_each_format_round_trips_on_file(convoso_conn: Any, tmp_path: Path, suff
     assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary file left
 
 
-def test_parquet_columns_are_typed(convoso_conn: Any, tmp_path: Path) -> None:
+def test_parquet_columns_are_typed(convoso_conn: ConvosoEmulator, tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -80,7 +81,7 @@ def test_parquet_columns_are_typed(convoso_conn: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "parquet"])
-def test_empty_result_writes_a_valid_empty_file(convoso_conn: Any, tmp_path: Path, fmt: str) -> None:
+def test_empty_result_writes_a_valid_empty_file(convoso_conn: ConvosoEmulator, tmp_path: Path, fmt: str) -> None:
     target = tmp_path / f"empty.{fmt}"
     meta = _op(date_start="2027-01-01", output_path=str(target)).execute({})
     assert meta["rows"] == 0
@@ -94,14 +95,14 @@ def test_empty_result_writes_a_valid_empty_file(convoso_conn: Any, tmp_path: Pat
         assert "talk_seconds" in pq.read_schema(target).names
 
 
-def test_memory_storage(convoso_conn: Any) -> None:
+def test_memory_storage(convoso_conn: ConvosoEmulator) -> None:
     meta = _op(date_start="2026-03-02", output_path="memory://convoso-test/day.jsonl").execute({})
     data = object_storage_path("memory://convoso-test/day.jsonl", None).read_bytes()
     assert meta["rows"] == 12 and meta["bytes"] == len(data) == len(data.decode().encode())
     assert len(_read("jsonl", data)) == 12
 
 
-def test_s3_storage_on_moto_server(convoso_conn: Any, s3_bucket: str, moto_server: str) -> None:
+def test_s3_storage_on_moto_server(convoso_conn: ConvosoEmulator, s3_bucket: str, moto_server: str) -> None:
     import boto3
 
     uri = f"s3://{s3_bucket}/convoso/dt=2026-03-02/agents.csv"
@@ -121,7 +122,7 @@ def test_s3_storage_on_moto_server(convoso_conn: Any, s3_bucket: str, moto_serve
     assert [k["Key"] for k in keys] == ["convoso/dt=2026-03-02/agents.csv"]
 
 
-def test_xcom_size_guard(convoso_conn: Any) -> None:
+def test_xcom_size_guard(convoso_conn: ConvosoEmulator) -> None:
     with pytest.raises(
         ConvosoInputError, match=r"bytes \(12 rows\), over max_xcom_bytes=1000: set output_path"
     ) as caught:
@@ -139,7 +140,7 @@ def test_xcom_size_guard(convoso_conn: Any) -> None:
         ({"output_path": "nosuchscheme://bucket/x.csv"}, "output_path 'nosuchscheme://bucket/x.csv' is not usable"),
     ],
 )
-def test_bad_input_fails_before_any_request(convoso_conn: Any, kwargs: dict, message: str) -> None:
+def test_bad_input_fails_before_any_request(convoso_conn: ConvosoEmulator, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message) as caught:
         _op(**kwargs).execute({})
     assert isinstance(caught.value, AirflowFailException)
@@ -152,7 +153,7 @@ def test_max_concurrency_must_be_positive() -> None:
 
 
 def test_split_by_day_bounds_concurrency_and_orders_output(
-    convoso_conn: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    convoso_conn: ConvosoEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     convoso_conn.configure(latency=0.05)
     target = tmp_path / "month.jsonl"
@@ -178,7 +179,7 @@ def test_split_by_day_bounds_concurrency_and_orders_output(
 
 
 def test_failure_mid_run_keeps_the_previous_object(
-    convoso_conn: Any, monkeypatch: pytest.MonkeyPatch, conn_json: Any, tmp_path: Path
+    convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, conn_json: ConnJson, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, max_retries=1))
     target = tmp_path / "month.csv"
@@ -219,7 +220,7 @@ def test_template_fields_cover_dates_filters_outputs_and_conn() -> None:
     assert AgentPerformanceOperator.template_fields_renderers and AgentPerformanceOperator.ui_color
 
 
-def test_openlineage_reports_the_output_dataset(convoso_conn: Any, tmp_path: Path) -> None:
+def test_openlineage_reports_the_output_dataset(convoso_conn: ConvosoEmulator, tmp_path: Path) -> None:
     op = _op(date_start="2026-03-02", output_path=f"file://{tmp_path}/x.jsonl")
     assert op.get_openlineage_facets_on_complete(None) is None  # nothing written yet
     op.execute({})
@@ -228,34 +229,9 @@ def test_openlineage_reports_the_output_dataset(convoso_conn: Any, tmp_path: Pat
     assert [(d.namespace, d.name) for d in lineage.inputs] == [("convoso", "agent-performance")]
 
 
-DAG_SOURCE = """
-import pendulum
-from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS
-if AIRFLOW_V_3_0_PLUS:
-    from airflow.sdk import DAG, AssetAlias
-    outlets = [AssetAlias("convoso-agent-performance")]
-else:
-    from airflow import DAG
-    outlets = []
-from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
-
-with DAG("{dag_id}", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
-    AgentPerformanceOperator(
-        task_id="pull",
-        date_start="{{{{ macros.ds_add(ds, -1) }}}}",
-        date_end="{{{{ macros.ds_add(ds, -1) }}}}",
-        campaign_ids="{{{{ params.campaigns }}}}",
-        output_path="file://{out}/dt={{{{ ds }}}}/agents.csv",
-        params={{"campaigns": [111, 222]}},
-        outlets=outlets,
-    )
-    AgentPerformanceOperator.partial(task_id="mapped", date_start="{{{{ ds }}}}").expand(campaign_ids=[111, [222, 333], "444"])
-"""
-
-
 @pytest.mark.airflow_dag
-def test_whole_dag_templating_and_mapping(convoso_conn: Any, run_dag: Any, tmp_path: Path) -> None:
-    dag_run, xcom = run_dag(DAG_SOURCE.format(dag_id="op_templating", out=tmp_path), "op_templating")
+def test_whole_dag_templating_and_mapping(convoso_conn: ConvosoEmulator, run_dag: RunDag, tmp_path: Path) -> None:
+    dag_run, xcom = run_dag("templating_and_mapping", conf={"out": str(tmp_path)})
     assert str(dag_run.state) in ("success", "DagRunState.SUCCESS")
     meta = xcom("pull")
     assert meta["path"] == f"file://{tmp_path}/dt=2026-03-03/agents.csv"

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import ConnJson, RunDag
 
 from airflow_provider_convoso.compat import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoInvalidFilterError, ConvosoTransientError
 from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
+from airflow_provider_convoso.testing import ConvosoEmulator
 from airflow_provider_convoso.triggers.agent_performance import AgentPerformanceTrigger
 
 try:
@@ -30,19 +32,21 @@ async def _events(trigger: AgentPerformanceTrigger) -> list[dict[str, Any]]:
     return [event.payload async for event in trigger.run()]
 
 
-def test_poke_true_with_row_count(convoso_conn: Any) -> None:
+def test_poke_true_with_row_count(convoso_conn: ConvosoEmulator) -> None:
     result = _sensor(min_rows=5).poke({})
     assert result.is_done is True
     assert result.xcom_value == 12
 
 
-def test_poke_false_when_too_few_rows(convoso_conn: Any) -> None:
+def test_poke_false_when_too_few_rows(convoso_conn: ConvosoEmulator) -> None:
     assert _sensor(min_rows=13).poke({}).is_done is False
     convoso_conn.configure(data_after_requests=1)
     assert _sensor().poke({}).is_done is False
 
 
-def test_poke_transient_error_is_not_yet(convoso_conn: Any, monkeypatch: pytest.MonkeyPatch, conn_json: Any) -> None:
+def test_poke_transient_error_is_not_yet(
+    convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, conn_json: ConnJson
+) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, max_retries=1))
     convoso_conn.configure(faults=["502", "502"], retry_after="0")
     assert _sensor().poke({}).is_done is False
@@ -51,7 +55,7 @@ def test_poke_transient_error_is_not_yet(convoso_conn: Any, monkeypatch: pytest.
 
 @pytest.mark.parametrize("error_shape", ["contract", "code_text"])
 def test_poke_permanent_error_fails_at_once(
-    emulator: Any, monkeypatch: pytest.MonkeyPatch, conn_json: Any, error_shape: str
+    emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, conn_json: ConnJson, error_shape: str
 ) -> None:
     emulator.configure(error_shape=error_shape)
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator).replace(emulator.token, "bad"))
@@ -61,17 +65,17 @@ def test_poke_permanent_error_fails_at_once(
     assert len(emulator.requests) == 1
 
 
-def test_poke_bad_input_fails_before_network(convoso_conn: Any) -> None:
+def test_poke_bad_input_fails_before_network(convoso_conn: ConvosoEmulator) -> None:
     with pytest.raises(ValueError, match="queue_ids"):
         _sensor(queue_ids="1 2").poke({})
     assert convoso_conn.requests == []
 
 
-def test_deferrable_returns_at_once_when_data_is_there(convoso_conn: Any) -> None:
+def test_deferrable_returns_at_once_when_data_is_there(convoso_conn: ConvosoEmulator) -> None:
     assert _sensor(deferrable=True).execute({}) == 12
 
 
-def test_deferrable_defers_with_trigger_and_timeout(convoso_conn: Any) -> None:
+def test_deferrable_defers_with_trigger_and_timeout(convoso_conn: ConvosoEmulator) -> None:
     convoso_conn.configure(data_after_requests=1)
     sensor = _sensor(deferrable=True, timeout=600, poke_interval=7, campaign_ids=[111, 222], min_rows=3)
     before = time.time()
@@ -113,30 +117,12 @@ def test_execute_complete_branches() -> None:
     assert not isinstance(transient.value, AirflowFailException)
 
 
-SENSOR_DAG = """
-import pendulum
-from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS
-if AIRFLOW_V_3_0_PLUS:
-    from airflow.sdk import DAG
-else:
-    from airflow import DAG
-from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
-from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
-
-with DAG("{dag_id}", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
-    wait = AgentPerformanceSensor(task_id="wait", date_start="{{{{ ds }}}}", date_end="{{{{ ds }}}}", deferrable=True, poke_interval=0.05, timeout=60)
-    poke = AgentPerformanceSensor(task_id="poke", date_start="{{{{ ds }}}}", user_ids="10001", mode="poke", poke_interval=0.01, timeout=60)
-    pull = AgentPerformanceOperator(task_id="pull", date_start="{{{{ ds }}}}", date_end="{{{{ ds }}}}", output_path="{out}/{{{{ ds }}}}.jsonl")
-    wait >> pull
-"""
-
-
 @pytest.mark.airflow_dag
-def test_whole_dag_deferring_sensor_then_operator(convoso_conn: Any, run_dag: Any, tmp_path: Path) -> None:
+def test_whole_dag_deferring_sensor_then_operator(
+    convoso_conn: ConvosoEmulator, run_dag: RunDag, tmp_path: Path
+) -> None:
     convoso_conn.configure(data_after_requests=3)
-    dag_run, xcom = run_dag(
-        SENSOR_DAG.format(dag_id="sensor_then_pull", out=tmp_path), "sensor_then_pull", "2026-03-02"
-    )
+    dag_run, xcom = run_dag("sensor_then_pull", logical_date="2026-03-02", conf={"out": str(tmp_path)})
     assert "success" in str(dag_run.state).lower()
     assert xcom("wait") == 12
     assert xcom("pull")["rows"] == 12

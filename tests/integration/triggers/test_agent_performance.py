@@ -8,7 +8,9 @@ import time
 from typing import Any
 
 import pytest
+from support import ConnJson
 
+from airflow_provider_convoso.testing import ConvosoEmulator
 from airflow_provider_convoso.triggers.agent_performance import AgentPerformanceTrigger
 
 
@@ -16,7 +18,7 @@ async def _events(trigger: AgentPerformanceTrigger) -> list[dict[str, Any]]:
     return [event.payload async for event in trigger.run()]
 
 
-def test_trigger_serialize_round_trips_json_safe_without_token(convoso_conn: Any) -> None:
+def test_trigger_serialize_round_trips_json_safe_without_token(convoso_conn: ConvosoEmulator) -> None:
     import json
 
     trigger = AgentPerformanceTrigger(
@@ -31,7 +33,7 @@ def test_trigger_serialize_round_trips_json_safe_without_token(convoso_conn: Any
     assert convoso_conn.token not in json.dumps(kwargs)
 
 
-def test_trigger_succeeds_when_data_appears_after_n_requests(convoso_conn: Any) -> None:
+def test_trigger_succeeds_when_data_appears_after_n_requests(convoso_conn: ConvosoEmulator) -> None:
     convoso_conn.configure(data_after_requests=3)
     trigger = AgentPerformanceTrigger(
         convoso_conn_id="convoso_default", params={"date_start": "2026-03-02"}, poke_interval=0.01
@@ -41,7 +43,7 @@ def test_trigger_succeeds_when_data_appears_after_n_requests(convoso_conn: Any) 
 
 
 def test_trigger_keeps_polling_through_transient_faults(
-    convoso_conn: Any, monkeypatch: pytest.MonkeyPatch, conn_json: Any
+    convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, conn_json: ConnJson
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, max_retries=0))
     convoso_conn.configure(faults=["503", "reset", "truncated"], retry_after="0")
@@ -51,7 +53,7 @@ def test_trigger_keeps_polling_through_transient_faults(
     assert [r.fault for r in convoso_conn.requests] == ["503", "reset", "truncated", None]
 
 
-def test_trigger_stops_on_a_permanent_error_mid_polling(convoso_conn: Any) -> None:
+def test_trigger_stops_on_a_permanent_error_mid_polling(convoso_conn: ConvosoEmulator) -> None:
     convoso_conn.configure(data_after_requests=10)
     trigger = AgentPerformanceTrigger(convoso_conn_id="convoso_default", params={}, poke_interval=0.01)
 
@@ -77,7 +79,7 @@ def test_trigger_stops_on_a_permanent_error_mid_polling(convoso_conn: Any) -> No
     assert convoso_conn.requests[-1].status == 200
 
 
-def test_trigger_times_out(convoso_conn: Any) -> None:
+def test_trigger_times_out(convoso_conn: ConvosoEmulator) -> None:
     convoso_conn.configure(data_after_requests=100)
     trigger = AgentPerformanceTrigger(
         convoso_conn_id="convoso_default", params={}, poke_interval=0.01, end_time=time.time() + 0.1

@@ -1,0 +1,41 @@
+"""What tests share besides fixtures: the sentinel token, fast retries, and the fixtures' types."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Protocol
+
+TOKEN = "tok-SENTINEL-5f3a9c2e7b1d"
+TODAY = dt.date(2026, 3, 3)
+FAST_RETRIES: dict[str, Any] = {"retry_backoff": 0.001, "retry_max_wait": 0.05, "timeout": 2}
+
+
+class ConnJson(Protocol):
+    """``conn_json(emulator, **extra)``: the emulator as connection JSON, with fast retries."""
+
+    def __call__(self, emulator: Any, /, **extra: Any) -> str: ...
+
+
+class XCom(Protocol):
+    """``xcom(task_id)``: a task's return value; ``map_indexes`` pulls one per mapped instance."""
+
+    def __call__(self, task_id: str, map_indexes: list[int] | None = None) -> Any: ...
+
+
+class RunDag(Protocol):
+    """``run_dag(dag_file, ...)``: copy a DAG file into the DAGs folder and ``dag.test()`` it.
+
+    ``dag_file`` is a name in ``tests/dags/`` or a path. ``dag_id`` names the copy (a test
+    DAG's id is its file's stem), ``conf`` becomes the run's conf (it overrides the DAG's
+    params). Returns ``(dag_run, xcom)``.
+    """
+
+    def __call__(
+        self,
+        dag_file: str | Path,
+        *,
+        dag_id: str | None = None,
+        logical_date: str = ...,
+        conf: dict[str, Any] | None = None,
+    ) -> tuple[Any, XCom]: ...
