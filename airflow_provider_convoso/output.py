@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import msgspec
+
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
 from airflow_provider_convoso.records import (
     COMPANION_FIELDS,
@@ -82,51 +84,26 @@ def _batches(records: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]
         yield batch
 
 
-def _write_text(handle: BinaryIO, pieces: Iterable[str]) -> int:
-    """Write text pieces in UTF-8, a batch at a time; returns how many there were."""
-    buffer: list[str] = []
+def _write_jsonl(handle: BinaryIO, records: Iterable[dict[str, Any]]) -> int:
+    """One JSON object per line, a batch at a time; returns how many records there were."""
+    encoder = msgspec.json.Encoder()
     count = 0
-    for piece in pieces:
-        buffer.append(piece)
-        if len(buffer) == _BATCH:
-            handle.write("".join(buffer).encode("utf-8"))
-            count += _BATCH
-            buffer.clear()
-    handle.write("".join(buffer).encode("utf-8"))
-    return count + len(buffer)
+    for batch in _batches(records):
+        handle.write(encoder.encode_lines(batch))
+        count += len(batch)
+    return count
 
 
-def _unserializable(value: Any) -> Any:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def _record_encoder() -> Callable[[Any], str]:
-    """``json.dumps(record, ensure_ascii=False)``, minus the encoder built on every call.
-
-    CPython's C encoder is made once here; decoded JSON has no cycles to check for.
-    """
-    from json import encoder
-
-    make_encoder = getattr(encoder, "c_make_encoder", None)  # not in the stubs
-    if make_encoder is None:  # pragma: no cover - interpreters without the C accelerator
-        return json.JSONEncoder(ensure_ascii=False).encode
-    make = make_encoder(None, _unserializable, encoder.encode_basestring, None, ": ", ", ", False, False, True)
-    return lambda record: "".join(make(record, 0))
-
-
-def _jsonl_pieces(records: Iterable[dict[str, Any]]) -> Iterator[str]:
-    encode = _record_encoder()
-    for record in records:
-        yield encode(record) + "\n"
-
-
-def _json_pieces(records: Iterable[dict[str, Any]]) -> Iterator[str]:
-    encode = _record_encoder()
-    separator = "["
-    for record in records:
-        yield separator + encode(record)
-        separator = ", "
-    yield "[]" if separator == "[" else "]"
+def _write_json(handle: BinaryIO, records: Iterable[dict[str, Any]]) -> int:
+    """One JSON array, a batch at a time; returns how many records there were."""
+    encode = msgspec.json.Encoder().encode
+    count = 0
+    handle.write(b"[")
+    for batch in _batches(records):
+        handle.write((b"," if count else b"") + b",".join(map(encode, batch)))
+        count += len(batch)
+    handle.write(b"]")
+    return count
 
 
 def _write_csv(
@@ -296,9 +273,9 @@ def _write(
 ) -> int:
     """Write every record in ``fmt``; returns how many there were."""
     if fmt == "jsonl":
-        return _write_text(handle, _jsonl_pieces(records()))
+        return _write_jsonl(handle, records())
     if fmt == "json":
-        return _write_text(handle, _json_pieces(records())) - 1  # the closing bracket is a piece
+        return _write_json(handle, records())
     if fmt == "csv":
         columns = column_order([], extra_first=extra_first)
         rows, missing = _write_csv(handle, records(), columns, csv_escape_formulas)

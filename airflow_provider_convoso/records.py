@@ -7,6 +7,7 @@ stable Python types and adds integer-second companions.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -131,24 +132,24 @@ _MISSING: Any = object()
 
 
 _Tables = tuple[dict[str, int], dict[str, float], dict[str, int], dict[str, int]]
-_TABLES: _Tables | None = None
 
 
+@functools.cache
 def _lookup_tables() -> _Tables:
     """Canonical spellings of the values the API sends most, already converted.
 
     Counts ``"0"``-``"9999"``, percentages ``"0.0"``-``"100.0"``, and durations as
-    ``"HH:MM"`` plus ``":SS"``. One dict lookup both checks and converts a value; anything
-    else takes the careful path, which gives the same result. About 1 MB, built on first use.
+    ``"HH:MM"`` plus ``":SS"``. One dict lookup both checks and converts a value (typing
+    a record this way is several times quicker than parsing each string; the performance
+    page has the figure); anything else takes the careful path, which gives the same
+    result. About 1 MB, built on first use.
     """
     counts = {str(n): n for n in range(10_000)}
     percents = {f"{n / 10:.1f}": n / 10 for n in range(1001)}
     percents.update({str(float(n)).removesuffix(".0"): float(n) for n in range(101)})
     hours_minutes = {f"{h:02d}:{m:02d}": h * 3600 + m * 60 for h in range(100) for m in range(60)}
     seconds = {f":{s:02d}": s for s in range(60)}
-    global _TABLES
-    _TABLES = counts, percents, hours_minutes, seconds
-    return _TABLES
+    return counts, percents, hours_minutes, seconds
 
 
 def normalize_record(raw: Mapping[str, Any], *, in_place: bool = False) -> dict[str, Any]:
@@ -165,7 +166,7 @@ def normalize_record(raw: Mapping[str, Any], *, in_place: bool = False) -> dict[
     """
     record = raw if in_place and isinstance(raw, dict) else dict(raw)
     get = record.get
-    counts, percents, hours_minutes, seconds = _TABLES or _lookup_tables()
+    counts, percents, hours_minutes, seconds = _lookup_tables()
     for field in _INT_ORDER:
         value = get(field)
         if value is None or (type(value) is int and value >= 0):

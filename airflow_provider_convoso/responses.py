@@ -6,15 +6,18 @@ this module returns the records or raises the typed error the answer stands for.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import email.utils
 import functools
 import json
 import math
 import re
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
+
+import msgspec
 
 from airflow_provider_convoso.exceptions import (
     AUTH_ERROR_CODES,
@@ -221,10 +224,14 @@ def parse_payload(
     return [normalize_record(record, in_place=True) for record in records] if normalize else records
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def decode_json(content: bytes | str) -> Any:
-    """Decode a 2xx body; anything that is not JSON is a :class:`ConvosoResponseError`."""
+    """Decode a 2xx body; anything that is not JSON (``NaN`` included) is a :class:`ConvosoResponseError`."""
     try:
-        return json.loads(content)
+        return json.loads(content, parse_constant=_not_json)
     except (ValueError, RecursionError):
         raise ConvosoResponseError(f"expected a JSON body, got: {snippet(content) or '(empty body)'}") from None
 
@@ -289,153 +296,76 @@ def parse_response(
 
 # -- streaming ------------------------------------------------------------------------
 
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_SPACE = " \t\n\r"
-_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # C scanner: (text, index) -> (value, end)
+_RawMembers = dict[str, msgspec.Raw]
+_RawItems = list[msgspec.Raw]
 
 
 class _NotStreamable(Exception):
-    """The body is not laid out as the API lays it out; decode it whole instead."""
+    """The body is not a successful answer in UTF-8; decode it whole instead."""
 
 
-def _skip(text: str, index: int) -> int:
-    """The index of the next non-whitespace character (or the end)."""
-    if text[index : index + 1] in _SPACE:  # also true at the end ("" in anything)
-        return _WHITESPACE.match(text, index).end()  # type: ignore[union-attr]
-    return index
+_WHITESPACE = re.compile(rb"[ \t\n\r]*")
 
 
-def _value(text: str, index: int) -> tuple[Any, int]:
-    """The JSON value at ``index`` and the index of what follows it (whitespace skipped)."""
+def _first_byte(content: bytes | memoryview) -> bytes:
+    """The first byte that is not JSON whitespace (``b""`` for a blank body)."""
+    start = _WHITESPACE.match(content).end()  # type: ignore[union-attr]  # always matches
+    return bytes(content[start : start + 1])
+
+
+def _decode_raw(content: bytes | memoryview, kind: type[Any]) -> Any:
+    """``content`` validated whole, with each member or item left as undecoded JSON."""
     try:
-        value, end = _scan(text, index)
-    except StopIteration:
-        raise ValueError(f"no JSON value at {index}") from None
-    return value, _skip(text, end)
+        return msgspec.json.decode(content, type=kind)
+    except (ValueError, RecursionError):  # msgspec.DecodeError is a ValueError
+        raise _NotStreamable from None
 
 
-def _after(text: str, index: int, char: str) -> int:
-    """The index past ``char`` (which must be at ``index``) and any whitespace."""
-    if not text.startswith(char, index):
-        raise ValueError(f"expected {char!r} at {index}")
-    return _skip(text, index + 1)
+def _decode_item(raw: msgspec.Raw, key: str | None = None) -> dict[str, Any]:
+    item = msgspec.json.decode(raw)
+    if type(item) is not dict:
+        raise _not_a_record(item, key)
+    if key is not None and "user_id" not in item:
+        item["user_id"] = key
+    return item
 
 
-def _key(text: str, index: int) -> tuple[str, int]:
-    """An object member's key and the index of its value."""
-    if not text.startswith('"', index):
-        raise ValueError(f"expected a key at {index}")
-    key, index = _value(text, index)
-    return key, _after(text, index, ":")
+def _raw_records(content: bytes | memoryview, envelope: dict[str, Any]) -> Iterator[tuple[msgspec.Raw, str | None]]:
+    """Each record of a successful answer, undecoded, with its key in the keyed shape.
 
-
-Typer = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def _items(text: str, index: int, typed: Typer) -> Generator[dict[str, Any], None, int]:
-    """Each record of the ``data`` array, or each ``user_id: {...}`` entry of the ``data``
-    object, at ``index``; returns the index after it.
-
-    The hot loop of a large answer, so the small helpers above are written out inline.
+    The whole body is checked first, so a malformed body or a failure is known before any
+    record is decoded. Anything but a successful answer raises :class:`_NotStreamable`.
     """
-    keyed = text.startswith("{", index)
-    close = "}" if keyed else "]"
-    index = _skip(text, index + 1)
-    if text.startswith(close, index):
-        return _skip(text, index + 1)
-    scan, space, skip = _scan, _SPACE, _WHITESPACE.match
-    key = None
-    try:
-        while True:
-            if keyed:
-                if text[index] != '"':
-                    raise ValueError(f"expected a key at {index}")
-                key, index = scan(text, index)
-                if text[index] in space:
-                    index = skip(text, index).end()  # type: ignore[union-attr]
-                if text[index] != ":":
-                    raise ValueError(f"expected ':' at {index}")
-                index += 1
-                if text[index] in space:
-                    index = skip(text, index).end()  # type: ignore[union-attr]
-            item, index = scan(text, index)
-            if type(item) is not dict:
-                raise _not_a_record(item, key)
-            if keyed and "user_id" not in item:
-                item["user_id"] = key
-            yield typed(item)
-            if text[index] in space:
-                index = skip(text, index).end()  # type: ignore[union-attr]
-            if text[index] == close:
-                return _skip(text, index + 1)
-            if text[index] != ",":
-                raise ValueError(f"expected ',' at {index}")
-            index += 1
-            if text[index] in space:
-                index = skip(text, index).end()  # type: ignore[union-attr]
-    except (StopIteration, IndexError):  # no value where one must be, or the text ended
-        raise ValueError(f"malformed data near {index}") from None
-
-
-def _stream(text: str, typed: Typer, envelope: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
-    """Records of a body laid out as the API lays it out, decoded one agent at a time.
-
-    That is a bare array, or an envelope whose ``success`` comes before a ``data`` array or
-    object (so a failure is known before any record is handed on). Anything else raises
-    :class:`_NotStreamable` before the first record.
-    """
-    index = _skip(text, 0)
-    if text.startswith("[", index):
-        index = yield from _items(text, index, typed)
-    elif text.startswith("{", index):
-        index = _skip(text, index + 1)
-        members: dict[str, Any] = {}
-        while True:
-            if text.startswith("}", index):
-                raise _NotStreamable  # no 'data' member: a small body, judged whole
-            key, index = _key(text, index)
-            if key == "data":
-                break
-            members[key], index = _value(text, index)
-            if not text.startswith("}", index):
-                index = _after(text, index, ",")
-        if _success(members) is not True:
-            raise _NotStreamable  # a failure, an odd 'success' or none: judged whole
-        envelope.update(members)
-        if not text.startswith(("[", "{"), index):
-            raise _NotStreamable
-        index = yield from _items(text, index, typed)
-        while text.startswith(",", index):  # the members after 'data'
-            key, index = _key(text, _skip(text, index + 1))
-            if key == "data":
-                raise ValueError("a second 'data' member")
-            envelope[key], index = _value(text, index)
-        index = _after(text, index, "}")
-    else:
+    first = _first_byte(content)
+    if first == b"[":
+        return ((raw, None) for raw in _decode_raw(content, _RawItems))
+    if first != b"{":
         raise _NotStreamable
-    if index != len(text):
-        raise ValueError(f"extra data at {index}")
+    members = _decode_raw(content, _RawMembers)
+    data = members.pop("data", None)
+    try:
+        small = {key: msgspec.json.decode(raw) for key, raw in members.items()}
+    except (ValueError, RecursionError):
+        raise _NotStreamable from None
+    if data is None or _success(small) is not True:
+        raise _NotStreamable  # a failure, an odd 'success' or none, no 'data': judged whole
+    data = memoryview(data)  # the bytes of the body that hold the records
+    kind = _first_byte(data)
+    if kind == b"[":
+        items: Iterator[tuple[msgspec.Raw, str | None]] = ((raw, None) for raw in _decode_raw(data, _RawItems))
+    elif kind == b"{":
+        items = ((raw, key) for key, raw in _decode_raw(data, _RawMembers).items())
+    else:
+        raise _NotStreamable  # null or an odd 'data': judged whole
+    envelope.update(small)
+    return items
 
 
 def _untyped(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-_typed: Typer = functools.partial(normalize_record, in_place=True)
-
-
-def body_text(content: bytes) -> str | bytes:
-    """A UTF-8 body as text (what :func:`iter_records` reads), any other body unchanged.
-
-    A caller that keeps a large answer for later keeps one copy this way, not the bytes
-    and, while reading, their text too.
-    """
-    if json.detect_encoding(content) != "utf-8":
-        return content
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        return content
+_typed: Callable[[dict[str, Any]], dict[str, Any]] = functools.partial(normalize_record, in_place=True)
 
 
 def iter_records(
@@ -445,27 +375,37 @@ def iter_records(
     normalize: bool = True,
     envelope: dict[str, Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The records of a 2xx body, decoded and typed one agent at a time.
+    """Yield the records of a 2xx body, decoded and typed one agent at a time.
 
-    For large answers: peak memory is the body's text plus one record, instead of every
-    record as Python objects (about 6x the body). The records, their order and the errors
-    are those of :func:`parse_body`, except that a keyed object repeating a user id yields
-    every entry. A malformed body can fail after some records were yielded, so a consumer
-    commits its output only once this is exhausted. ``content`` may be the bytes or what
-    :func:`body_text` made of them. ``envelope``, when given, receives the answer's members
-    other than ``data`` (complete once the records are exhausted).
+    For large answers: the body is validated whole by msgspec with each record left as a
+    view of the body's bytes, then each record is decoded when it is needed, so peak memory
+    is the body plus one record instead of every record as Python objects (about 6x the
+    body). The records, their order and the errors are those of :func:`parse_body`. A body
+    that is not UTF-8 JSON, or not a success, is decoded whole by :func:`parse_body`.
+
+    :param content: the body as received (a ``str`` is encoded to UTF-8 first).
+    :param params: the request's parameters, to name a rejected value in an error.
+    :param normalize: type the records (see :func:`records.normalize_record`).
+    :param envelope: when given, receives the answer's members other than ``data``.
+    :return: an iterator of records; a record that is not an object or does not type
+        raises :class:`ConvosoResponseError` when it is reached, so a consumer commits its
+        output only once this is exhausted.
     """
     if envelope is None:
         envelope = {}
-    text = body_text(content) if isinstance(content, bytes) else content
-    del content  # the text is all that is needed; the caller may drop the bytes
-    if isinstance(text, bytes):  # not UTF-8: the whole-body path detects UTF-16/32 or fails
-        yield from parse_body(text, params, normalize=normalize, envelope=envelope)
-        return
+    body: bytes | memoryview = content.encode("utf-8") if isinstance(content, str) else content
+    if body[:3] == codecs.BOM_UTF8:
+        body = memoryview(body)[3:]
     try:
-        yield from _stream(text, _typed if normalize else _untyped, envelope)
-    except _NotStreamable:  # raised before any record: decode the (small or odd) body whole
+        records = _raw_records(body, envelope)
+    except _NotStreamable:  # nothing was decoded yet: judge the (small or odd) body whole
         envelope.clear()
-        yield from parse_body(text, params, normalize=normalize, envelope=envelope)
-    except (ValueError, RecursionError):  # JSONDecodeError included
-        raise ConvosoResponseError(f"expected a JSON body, got: {snippet(text) or '(empty body)'}") from None
+        yield from parse_body(content, params, normalize=normalize, envelope=envelope)
+        return
+    typed = _typed if normalize else _untyped
+    for raw, key in records:
+        try:
+            item = _decode_item(raw, key)
+        except RecursionError:
+            raise ConvosoResponseError("a record is nested too deeply") from None
+        yield typed(item)

@@ -17,7 +17,6 @@ from pathlib import Path
 from types import TracebackType
 
 from airflow_provider_convoso.output import TEMP_PREFIX, remove_stale, temp_tag
-from airflow_provider_convoso.responses import body_text
 
 
 class BodySpool:
@@ -51,12 +50,14 @@ class BodySpool:
     def __len__(self) -> int:
         return len(self._bodies)
 
-    def items(self) -> Iterator[tuple[str, str | bytes]]:
-        """Each key in sorted order with its body as :func:`responses.body_text` gives it,
-        read back one at a time; every call starts again from the first."""
+    def items(self) -> Iterator[tuple[str, bytes]]:
+        """Yield each key in sorted order with its body, read back one at a time.
+
+        :return: an iterator that starts again from the first key on every call.
+        """
         for key in sorted(self._bodies):
             stored = self._bodies[key]
-            yield key, body_text(stored if isinstance(stored, bytes) else zlib.decompress(stored.read_bytes()))
+            yield key, stored if isinstance(stored, bytes) else zlib.decompress(stored.read_bytes())
 
     def close(self) -> None:
         if self._directory is not None:

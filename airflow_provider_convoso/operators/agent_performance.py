@@ -124,7 +124,7 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
     ) -> Any:
         """Fetch (each day into ``spool`` with ``split_by_day``), then return or write the rows."""
         from airflow_provider_convoso.output import storage_uri, write_records
-        from airflow_provider_convoso.responses import body_text, iter_records
+        from airflow_provider_convoso.responses import iter_records
 
         params = query.to_params()
         hook = ConvosoHook(convoso_conn_id=self.convoso_conn_id)
@@ -132,7 +132,7 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
             if spool is None and path is None:
                 return self._to_xcom(hook.fetch(query, normalize=self.normalize))
             if spool is None:
-                single = [(None, body_text(hook.fetch_content(query)))]
+                single = [(None, hook.fetch_content(query))]
             else:
                 self._fetch_by_day(hook, days, spool)
         finally:

@@ -15,7 +15,7 @@ from airflow_provider_convoso.exceptions import ConvosoAPIError, ConvosoResponse
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.params import FILTER_PARAMS, build_params
 from airflow_provider_convoso.records import DOCUMENTED_FIELDS, format_duration, normalize_record, parse_duration
-from airflow_provider_convoso.responses import body_text, iter_records, parse_payload, parse_response
+from airflow_provider_convoso.responses import iter_records, parse_payload, parse_response
 
 scalars = st.one_of(
     st.none(),
@@ -182,7 +182,7 @@ def test_streamed_records_equal_whole_body_records(payload: Any, layout: dict[st
     body = json.dumps(payload, **layout).encode()
     whole = _outcome(lambda: parse_response(200, {}, body, normalize=normalize))
     streamed = _outcome(lambda: list(iter_records(body, normalize=normalize)))
-    from_text = _outcome(lambda: list(iter_records(body_text(body), normalize=normalize)))
+    from_text = _outcome(lambda: list(iter_records(body.decode("utf-8"), normalize=normalize)))
     assert streamed == whole and from_text == whole
 
 
@@ -192,5 +192,11 @@ def test_a_damaged_body_streams_to_what_the_whole_body_gives(body: bytes, data: 
     damaged = body[:cut] + data.draw(st.sampled_from([b"", b"}", b"]", b",", b"x", b"\xff", b" {}"])) + body[cut:]
     whole = _outcome(lambda: parse_response(200, {}, damaged))
     streamed = _outcome(lambda: list(iter_records(damaged)))
-    from_text = _outcome(lambda: list(iter_records(body_text(damaged))))
-    assert streamed == whole and from_text == whole
+    assert streamed == whole
+    try:
+        json.loads(damaged)
+    except ValueError:  # not JSON at all: not one record is handed on before the error
+        handed_on: list[Any] = []
+        with pytest.raises(ConvosoResponseError):
+            handed_on.extend(iter_records(damaged))
+        assert handed_on == []

@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 
 from airflow_provider_convoso.compat import object_storage_path
 from airflow_provider_convoso.exceptions import ConvosoResponseError
-from airflow_provider_convoso.output import FORMATS, ROW_GROUP_ROWS, _record_encoder, write_atomically, write_records
+from airflow_provider_convoso.output import (
+    FORMATS,
+    ROW_GROUP_ROWS,
+    _write_json,
+    _write_jsonl,
+    write_atomically,
+    write_records,
+)
 from airflow_provider_convoso.records import normalize_record
 from airflow_provider_convoso.testing import read_output
 
@@ -136,7 +143,7 @@ def test_records_failing_part_way_leave_the_previous_object(
 json_records = st.dictionaries(
     st.text(max_size=6),
     st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
         max_leaves=8,
     ),
@@ -144,9 +151,18 @@ json_records = st.dictionaries(
 )
 
 
-@given(json_records)
-def test_the_line_encoder_writes_what_json_dumps_writes(record: dict[str, Any]) -> None:
-    assert _record_encoder()(record) == json.dumps(record, ensure_ascii=False)
+@given(st.lists(json_records, max_size=5))
+def test_json_and_jsonl_read_back_as_the_records_written(records: list[dict[str, Any]]) -> None:
+    lines, array = io.BytesIO(), io.BytesIO()
+    assert _write_jsonl(lines, iter(records)) == _write_json(array, iter(records)) == len(records)
+    assert [json.loads(line) for line in lines.getvalue().splitlines()] == records
+    assert json.loads(array.getvalue()) == records
+
+
+def test_json_lines_keep_non_ascii_text_as_utf8() -> None:
+    handle = io.BytesIO()
+    _write_jsonl(handle, iter([{"user_name": "Zoë Núñez"}]))
+    assert handle.getvalue() == '{"user_name":"Zoë Núñez"}\n'.encode()
 
 
 def test_write_atomically_replaces_the_object_whole(target: Any) -> None:

@@ -213,15 +213,22 @@ def test_retry_after_seconds_and_http_date() -> None:
 
 def test_streaming_hands_on_each_agent_before_decoding_the_next() -> None:
     head = json.dumps({"success": True, "code": 200, "data": {"1": STRINGY}})[:-2]
-    records = iter_records((head + ', "2": {"calls": "1"}, "3": {oops}}}').encode())
+    records = iter_records((head + ', "2": {"calls": "1"}, "3": [1]}}').encode())
     first = next(records)
     assert first["user_id"] == "12345" and first["talk_seconds"] == 35130
     assert next(records) == {"calls": 1, "user_id": "2"}
+    with pytest.raises(ConvosoResponseError, match="keyed data entry '3' is not an object"):
+        next(records)
+
+
+def test_streaming_checks_the_whole_body_before_the_first_record() -> None:
+    head = json.dumps({"success": True, "code": 200, "data": {"1": STRINGY}})[:-2]
+    records = iter_records((head + ', "2": {"calls": "1"}, "3": {oops}}}').encode())
     with pytest.raises(ConvosoResponseError, match="expected a JSON body"):
         next(records)
 
 
-def test_streaming_falls_back_to_the_whole_body_when_data_precedes_success() -> None:
+def test_streaming_judges_success_whatever_the_member_order() -> None:
     body = b'{"data": {"7": {"calls": "2"}}, "success": false, "error": "Invalid authentication token"}'
     with pytest.raises(ConvosoAuthError):
         list(iter_records(body))
@@ -231,7 +238,7 @@ def test_streaming_falls_back_to_the_whole_body_when_data_precedes_success() -> 
     ]
 
 
-def test_streaming_keeps_every_entry_of_a_keyed_object_that_repeats_a_user_id() -> None:
+def test_a_keyed_object_that_repeats_a_user_id_keeps_the_last_entry_streamed_or_whole() -> None:
     body = b'{"success": true, "data": {"9": {"calls": "1"}, "9": {"calls": "2"}}}'
-    assert [r["calls"] for r in iter_records(body)] == [1, 2]
+    assert [r["calls"] for r in iter_records(body)] == [2]
     assert [r["calls"] for r in parse_response(200, {}, body)] == [2]
