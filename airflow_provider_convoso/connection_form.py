@@ -66,22 +66,26 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 
 
 def flask_widgets(fields: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """WTForms fields for Airflow 2.11's connection form, from the same table as ``conn-fields``."""
-    from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+    """WTForms fields for Airflow 2.11's connection form, from the same table as ``conn-fields``.
+
+    Airflow 2.11 registers a hook only if its widgets are string, integer, password or
+    boolean fields (a ``SelectField`` drops the whole connection type), so a choice is a
+    text field pre-filled with its default whose description names the values.
+    """
+    from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
     from flask_babel import lazy_gettext
-    from wtforms import BooleanField, SelectField, StringField
+    from wtforms import BooleanField, StringField
 
     widgets: dict[str, Any] = {}
     for name, spec in fields.items():
         label = lazy_gettext(spec["label"])
         if spec["type"] == "boolean":
             widgets[name] = BooleanField(label, default=spec.get("default"), description=spec["description"])
-        elif "enum" in spec:
-            choices = [(value, value) for value in spec["enum"]]
-            widgets[name] = SelectField(
-                label, choices=choices, default=spec.get("default"), widget=Select2Widget(),
-                description=spec["description"],
-            )  # fmt: skip
         else:
-            widgets[name] = StringField(label, widget=BS3TextFieldWidget(), description=spec["description"])
+            description = spec["description"]
+            if "enum" in spec:
+                description = f"One of: {', '.join(spec['enum'])}. {description}"
+            widgets[name] = StringField(
+                label, widget=BS3TextFieldWidget(), default=spec.get("default"), description=description
+            )
     return widgets

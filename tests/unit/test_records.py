@@ -154,7 +154,7 @@ def test_without_the_lookup_tables_the_careful_path_types_records_the_same(recor
     from airflow_provider_convoso import records as module
 
     with_tables = normalize_record(record)
-    with mock.patch.object(module, "_lookup_tables", lambda: ({}, {}, {}, {})):
+    with mock.patch.object(module, "_lookup_tables", return_value=({}, {}, {}, {})):
         assert normalize_record(record) == with_tables == _reference(record)
 
 
