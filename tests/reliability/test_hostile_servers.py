@@ -101,6 +101,25 @@ def _json_answer(conn: socket.socket, payload: Any, status: str = "200 OK", head
     )
 
 
+#: Every limit holds on both clients: httpx (tasks) and aiohttp (triggers).
+BOTH_PATHS = pytest.mark.parametrize("path", ["sync", "async"])
+
+
+def _fetch(path: str) -> list[dict[str, Any]]:
+    """``get_agent_performance()`` on the sync path, or its async twin in a fresh event loop."""
+    if path == "sync":
+        return ConvosoHook().get_agent_performance()
+
+    async def fetch() -> list[dict[str, Any]]:
+        hook = ConvosoHook()
+        try:
+            return await hook.aget_agent_performance()
+        finally:
+            await hook.aclose()
+
+    return asyncio.run(fetch())
+
+
 def _trickle(conn: socket.socket, _: bytes) -> None:
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
     deadline = time.monotonic() + 8  # bounded: the client must give up long before
@@ -145,7 +164,8 @@ def test_a_trigger_poll_never_delays_its_timeout_past_end_time(monkeypatch: pyte
         assert time.monotonic() - started < 1.6
 
 
-def test_a_gzip_bomb_stops_at_the_size_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+@BOTH_PATHS
+def test_a_gzip_bomb_stops_at_the_size_cap(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
     zeros = bytes(1 << 20)
     bomb = b"".join(compressor.compress(zeros) for _ in range(512)) + compressor.flush()  # 512 MiB decoded
@@ -163,7 +183,7 @@ def test_a_gzip_bomb_stops_at_the_size_cap(monkeypatch: pytest.MonkeyPatch) -> N
 
         def call() -> BaseException:
             with pytest.raises(ConvosoResponseError, match="max_response_bytes=8388608") as caught:
-                ConvosoHook().get_agent_performance()
+                _fetch(path)
             return caught.value
 
         error, peak = peak_memory(call)
@@ -171,7 +191,8 @@ def test_a_gzip_bomb_stops_at_the_size_cap(monkeypatch: pytest.MonkeyPatch) -> N
     assert peak < 160 * 1024 * 1024, f"peak RSS rose {peak / 2**20:.0f} MiB for an 8 MiB cap"
 
 
-def test_small_gzip_answers_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+@BOTH_PATHS
+def test_small_gzip_answers_decode(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     body = gzip.compress(json.dumps([{"user_id": "7", "calls": "3"}]).encode())
 
     def respond(conn: socket.socket, _: bytes) -> None:
@@ -183,10 +204,11 @@ def test_small_gzip_answers_decode(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with raw_server(respond) as url:
         _connect(monkeypatch, url)
-        assert ConvosoHook().get_agent_performance()[0]["calls"] == 3
+        assert _fetch(path)[0]["calls"] == 3
 
 
-def test_a_redirect_is_not_data_and_is_not_followed(monkeypatch: pytest.MonkeyPatch) -> None:
+@BOTH_PATHS
+def test_a_redirect_is_not_data_and_is_not_followed(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     seen: list[bytes] = []
 
     def respond(conn: socket.socket, body: bytes) -> None:
@@ -196,7 +218,7 @@ def test_a_redirect_is_not_data_and_is_not_followed(monkeypatch: pytest.MonkeyPa
     with raw_server(respond) as url:
         _connect(monkeypatch, url)
         with pytest.raises(ConvosoResponseError, match=r"HTTP 302 Found to https://elsewhere.example/login") as caught:
-            ConvosoHook().get_agent_performance()
+            _fetch(path)
     assert isinstance(caught.value, AirflowFailException)
     assert len(seen) == 1
 
@@ -213,11 +235,12 @@ def test_a_redirect_is_not_data_and_is_not_followed(monkeypatch: pytest.MonkeyPa
         ({"success": False, "code": 6031, "text": "Missing Agents"}, ConvosoError),
     ],
 )
-def test_non_answers_are_never_data(monkeypatch: pytest.MonkeyPatch, payload: Any, error: type) -> None:
+@BOTH_PATHS
+def test_non_answers_are_never_data(monkeypatch: pytest.MonkeyPatch, payload: Any, error: type, path: str) -> None:
     with raw_server(lambda conn, _: _json_answer(conn, payload)) as url:
         _connect(monkeypatch, url)
         with pytest.raises(error) as caught:
-            ConvosoHook().get_agent_performance()
+            _fetch(path)
     assert isinstance(caught.value, AirflowFailException)
 
 
@@ -225,18 +248,20 @@ def test_non_answers_are_never_data(monkeypatch: pytest.MonkeyPatch, payload: An
     "payload",
     [[], {"success": True}, {"success": True, "data": None}, {"data": []}, {"success": "true", "data": {}}],
 )
-def test_real_empty_answers_are_zero_rows(monkeypatch: pytest.MonkeyPatch, payload: Any) -> None:
+@BOTH_PATHS
+def test_real_empty_answers_are_zero_rows(monkeypatch: pytest.MonkeyPatch, payload: Any, path: str) -> None:
     with raw_server(lambda conn, _: _json_answer(conn, payload)) as url:
         _connect(monkeypatch, url)
-        assert ConvosoHook().get_agent_performance() == []
+        assert _fetch(path) == []
 
 
 def _echo_forms() -> list[str]:
     return [TOKEN, quote_plus(TOKEN), json.dumps(TOKEN)[1:-1]]
 
 
+@BOTH_PATHS
 def test_a_server_echoing_the_token_never_puts_it_in_errors_or_warnings(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str], path: str
 ) -> None:
     echo = " ".join(_echo_forms())
 
@@ -247,11 +272,11 @@ def test_a_server_echoing_the_token_never_puts_it_in_errors_or_warnings(
     with raw_server(html_echo) as url:
         _connect(monkeypatch, url, max_retries=2)
         with pytest.raises(ConvosoTransientError) as transient:
-            ConvosoHook().get_agent_performance()
+            _fetch(path)
     with raw_server(lambda conn, _: _json_answer(conn, {"success": False, "text": f"token {echo} is invalid"})) as url:
         _connect(monkeypatch, url)
         with pytest.raises(ConvosoAuthError) as auth:
-            ConvosoHook().get_agent_performance()
+            _fetch(path)
         ok, message = ConvosoHook().test_connection()
     assert not ok
     captured = capsys.readouterr()
@@ -269,21 +294,25 @@ def test_a_server_echoing_the_token_never_puts_it_in_errors_or_warnings(
     assert "***" in str(auth.value)
 
 
-def test_errors_keep_no_httpx_error_or_request_reachable(monkeypatch: pytest.MonkeyPatch) -> None:
+@BOTH_PATHS
+def test_errors_keep_no_client_error_or_request_reachable(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     with raw_server(lambda conn, _: conn.close()) as url:  # connection dropped before an answer
         _connect(monkeypatch, url, max_retries=1)
         with pytest.raises(ConvosoTransientError) as caught:
-            ConvosoHook().get_agent_performance()
+            _fetch(path)
     chain: list[BaseException] = []
     error: BaseException | None = caught.value
     while error is not None and len(chain) < 20:
         chain.append(error)
         error = error.__cause__ or error.__context__
     assert all(isinstance(link, ConvosoError) for link in chain), [type(link) for link in chain]
-    assert not any(isinstance(value, httpx.Request) for link in chain for value in vars(link).values())
+    values = [value for link in chain for value in vars(link).values()]
+    assert not any(type(value).__module__.split(".")[0] in ("httpx", "aiohttp", "yarl") for value in values), values
+    assert not any(isinstance(value, httpx.Request) for value in values)
 
 
-def test_proxy_variables_are_ignored_for_a_loopback_http_base(monkeypatch: pytest.MonkeyPatch) -> None:
+@BOTH_PATHS
+def test_proxy_variables_are_ignored_for_a_loopback_http_base(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))
     dead_port = dead.getsockname()[1]
@@ -292,7 +321,7 @@ def test_proxy_variables_are_ignored_for_a_loopback_http_base(monkeypatch: pytes
         monkeypatch.setenv(name, f"http://127.0.0.1:{dead_port}")
     with raw_server(lambda conn, _: _json_answer(conn, [{"user_id": "1"}])) as url:
         _connect(monkeypatch, url)
-        assert len(ConvosoHook().get_agent_performance()) == 1
+        assert len(_fetch(path)) == 1
 
 
 def test_a_socks_proxy_without_its_package_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -307,6 +336,28 @@ def test_a_socks_proxy_without_its_package_names_the_setting(monkeypatch: pytest
     with pytest.raises(ConvosoInputError, match=r"ALL_PROXY names a proxy .*httpx\[socks\]") as caught:
         ConvosoHook().get_agent_performance()
     assert "socks5://" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("HTTPS_PROXY", "socks5://127.0.0.1:1080", r"HTTPS_PROXY names a proxy the trigger's client \(aiohttp\)"),
+        ("ALL_PROXY", "http://127.0.0.1:3128", r"ALL_PROXY is set, which the trigger's client \(aiohttp\) ignores"),
+    ],
+)
+def test_a_proxy_the_async_client_cannot_use_is_refused_not_bypassed(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CONVOSO_DEFAULT",
+        json.dumps({"conn_type": "convoso", "host": "api.convoso.com", "password": TOKEN}),
+    )
+    with pytest.raises(ConvosoInputError, match=message) as caught:
+        _fetch("async")
+    assert value not in str(caught.value)
 
 
 def test_a_total_that_disagrees_with_the_rows_is_logged_and_reported(
