@@ -104,6 +104,7 @@ class _Knobs:
     data_after_seconds: float = 0.0
     fault_seed: int = 0
     accept_json: bool = False
+    not_ready_status: int = 200
 
 
 class ConvosoEmulator:
@@ -192,7 +193,9 @@ class ConvosoEmulator:
         fault_seed (random faults are drawn from it per request), faults (a scripted list,
         ``None`` meaning a normal answer), retry_after, timeout_delay, slow_delay,
         data_after_requests, data_after_seconds, accept_json (read a JSON body as the
-        contract's example does; the live service does not).
+        contract's example does; the live service does not), not_ready_status (send an
+        answer with no rows as this HTTP status instead, as a generic API that answers 404
+        until a resource exists; for comparing with generic HTTP sensors, not Convoso).
         """
         with self._lock:
             for name, given in knobs.items():
@@ -560,6 +563,10 @@ class _Handler(BaseHTTPRequestHandler):
             payload = owner.answer(params, token)
         body = json.dumps(payload).encode()
         record.rows = len(payload) if isinstance(payload, list) else len(payload.get("data") or [])
+        if knobs.not_ready_status != 200 and record.rows == 0 and token == owner.token:
+            code = knobs.not_ready_status
+            self._send(record, code, _HTML.format(code=code, reason="Not Ready").encode(), "text/html")
+            return
         status = 200
         if isinstance(payload, dict) and payload.get("success") is False and token != owner.token:
             status = knobs.auth_status
@@ -651,6 +658,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-after-requests", type=int, default=0)
     parser.add_argument("--data-after-seconds", type=float, default=0.0)
     parser.add_argument("--accept-json", action="store_true", help="read JSON bodies (the live service does not)")
+    parser.add_argument(
+        "--not-ready-status", type=int, default=200, help="HTTP status of an answer with no rows (peer benchmarks)"
+    )
     args = parser.parse_args(argv)
     if not _is_loopback(args.host):
         parser.error("the emulator only listens on loopback")
@@ -669,6 +679,7 @@ def main(argv: list[str] | None = None) -> int:
         data_after_requests=args.data_after_requests,
         data_after_seconds=args.data_after_seconds,
         accept_json=args.accept_json,
+        not_ready_status=args.not_ready_status,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
