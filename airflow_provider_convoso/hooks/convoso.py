@@ -550,12 +550,19 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: the body's bytes.
         """
-        from tenacity import AsyncRetrying
+        from tenacity import Retrying
 
         settings = await self._asettings()
-        body: bytes = await AsyncRetrying(**self._retry_policy(settings))(
-            self._asend, settings, query, settings.timeout
-        )
+        # The same policy as the sync path, driven from the loop: tenacity decides, the loop
+        # waits. (tenacity's AsyncRetrying re-wraps every callback on every attempt, which
+        # costs a triggerer's loop more than the poll's own HTTP work.)
+        waits: list[float] = []
+        body: bytes
+        for attempt in Retrying(**self._retry_policy(settings), sleep=waits.append):
+            if waits:
+                await asyncio.sleep(waits.pop())
+            with attempt:
+                body = await self._asend(settings, query, settings.timeout)
         return body
 
     def fetch(self, query: Query, *, normalize: bool = True) -> list[dict[str, Any]]:

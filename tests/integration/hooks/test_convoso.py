@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import subprocess
 import sys
 from typing import Any
@@ -103,22 +104,60 @@ def test_bad_token_fails_on_first_attempt(
     assert len(emulator.requests) == 1
 
 
+def _get(path: str, hook: ConvosoHook, **inputs: Any) -> list[dict[str, Any]]:
+    """``hook.get_agent_performance(**inputs)``, or its async twin in a fresh event loop."""
+    if path == "sync":
+        return hook.get_agent_performance(**inputs)
+
+    async def get() -> list[dict[str, Any]]:
+        try:
+            return await hook.aget_agent_performance(**inputs)
+        finally:
+            await hook.aclose()
+
+    return asyncio.run(get())
+
+
+BOTH_PATHS = pytest.mark.parametrize("path", ["sync", "async"])
+
+
+@BOTH_PATHS
 @pytest.mark.parametrize("fault", [f for f in FAULT_KINDS if f != "slow"])
 def test_each_transient_fault_heals_under_retries(
-    conn_json: ConnJson, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, fault: str
+    conn_json: ConnJson, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, fault: str, path: str
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, timeout=0.3))
     convoso_conn.configure(faults=[fault, fault], retry_after="0", timeout_delay=1.0)
-    rows = ConvosoHook().get_agent_performance(date_start="2026-03-02")
+    rows = _get(path, ConvosoHook(), date_start="2026-03-02")
     assert len(rows) == 12
     assert [r.fault for r in convoso_conn.requests] == [fault, fault, None]
 
 
-def test_faults_outlasting_retries_raise_transient_error(convoso_conn: ConvosoEmulator) -> None:
+@BOTH_PATHS
+def test_faults_outlasting_retries_raise_transient_error(convoso_conn: ConvosoEmulator, path: str) -> None:
     convoso_conn.configure(faults=["503"] * 3, retry_after="0")
     with pytest.raises(ConvosoTransientError, match="after 3 attempts"):
-        ConvosoHook(max_retries=2).get_agent_performance()
+        _get(path, ConvosoHook(max_retries=2))
     assert len(convoso_conn.requests) == 3
+
+
+@BOTH_PATHS
+def test_retry_after_is_waited_and_each_retry_logged(
+    convoso_conn: ConvosoEmulator,
+    path: str,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    convoso_conn.configure(faults=["503", "429"], retry_after="0.3")
+    with caplog.at_level("WARNING"):
+        rows = _get(path, ConvosoHook(max_retries=2, retry_max_wait=5), date_start="2026-03-02")
+    assert len(rows) == 12
+    starts = [r.started for r in convoso_conn.requests]
+    assert len(starts) == 3
+    assert all(later - earlier >= 0.3 for earlier, later in itertools.pairwise(starts)), starts
+    logged = caplog.text + capsys.readouterr().out
+    assert "retry 1 of 2 in 0.30s" in logged
+    assert "retry 2 of 2 in 0.30s" in logged
 
 
 def test_slow_answers_within_timeout_succeed(convoso_conn: ConvosoEmulator) -> None:
