@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import os
 import ssl
@@ -12,6 +13,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlencode
 
 from airflow_provider_convoso import __version__
 from airflow_provider_convoso.compat import (
@@ -414,9 +416,12 @@ class ConvosoHook(BaseHook):
     # -- requests ----------------------------------------------------------------------
 
     @staticmethod
-    def _request_body(settings: ClientSettings, query: Query) -> dict[str, Any]:
+    def _request_body(settings: ClientSettings, query: Query) -> tuple[bytes, dict[str, str]]:
+        """The encoded POST body and its content type, the same bytes for either client."""
         payload = {"auth_token": settings.token, **query.to_params()}
-        return {"json": payload} if settings.request_format == "json" else {"data": payload}
+        if settings.request_format == "json":
+            return json.dumps(payload).encode(), {"Content-Type": "application/json"}
+        return urlencode(payload).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
 
     @contextlib.contextmanager
     def explained(self) -> Iterator[None]:
@@ -479,8 +484,9 @@ class ConvosoHook(BaseHook):
         client = self.get_conn()
         failure: ConvosoError | None = None
         try:
+            body, headers = self._request_body(settings, query)
             request = client.build_request(
-                "POST", settings.base_url + query.endpoint, timeout=timeout, **self._request_body(settings, query)
+                "POST", settings.base_url + query.endpoint, content=body, headers=headers, timeout=timeout
             )
             response = client.send(request, stream=True)
             try:
@@ -507,9 +513,11 @@ class ConvosoHook(BaseHook):
 
         session = await self.aget_conn()
 
+        body, headers = self._request_body(settings, query)
+
         async def attempt() -> tuple[int, Any, bytes]:
             async with session.post(
-                settings.base_url + query.endpoint, allow_redirects=False, **self._request_body(settings, query)
+                settings.base_url + query.endpoint, data=body, headers=headers, allow_redirects=False
             ) as response:
                 content = await _aread_capped(response.content.iter_chunked(_CHUNK_BYTES), settings)
                 return response.status, response.headers, content

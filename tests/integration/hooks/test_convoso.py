@@ -167,12 +167,17 @@ def test_slow_answers_within_timeout_succeed(convoso_conn: ConvosoEmulator) -> N
 
 
 @pytest.mark.parametrize("request_format", ["json", "form"])
+@BOTH_PATHS
 def test_token_travels_in_the_body_never_the_url(
-    conn_json: ConnJson, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, request_format: str
+    conn_json: ConnJson,
+    convoso_conn: ConvosoEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    request_format: str,
+    path: str,
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, request_format=request_format))
     convoso_conn.configure(accept_json=True)
-    ConvosoHook().get_agent_performance(user_ids="10001,10002")
+    assert len(_get(path, ConvosoHook(), user_ids="10001,10002")) == 2
     [record] = convoso_conn.requests
     assert record.token_in_body and not record.token_in_query
     assert record.params == {"user_ids": "10001,10002"}
@@ -180,6 +185,7 @@ def test_token_travels_in_the_body_never_the_url(
         record.content_type == {"json": "application/json", "form": "application/x-www-form-urlencoded"}[request_format]
     )
     assert record.user_agent.startswith("airflow-provider-convoso/")
+    assert {"sync": "httpx/", "async": "aiohttp/"}[path] in record.user_agent
 
 
 def test_emulator_accepts_query_string_requests_and_rejects_bad_dates(emulator: ConvosoEmulator) -> None:
