@@ -168,8 +168,8 @@ def warn_on_total(envelope: Mapping[str, Any], rows: int) -> int | None:
 
 _log = logging.getLogger(__name__)
 
-#: Larger answers are counted in a worker thread, so a trigger does not hold the loop.
-_INLINE_COUNT_BYTES = 256 * 1024
+#: Larger answers are counted (or spooled) in a worker thread, so an event loop is not held.
+LOOP_INLINE_BYTES = 256 * 1024
 
 
 # conn_id -> the lookup in progress, per event loop. Only lookups that overlap in time are
@@ -609,7 +609,7 @@ class ConvosoHook(BaseHook):
         """
         content = await self.afetch_content(query)
         with self.explained():
-            if len(content) <= _INLINE_COUNT_BYTES:
+            if len(content) <= LOOP_INLINE_BYTES:
                 return _count(content, query.to_params())
             return await asyncio.to_thread(_count, content, query.to_params())
 

@@ -470,6 +470,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ConvosoEmulator/1"
     wbufsize = 64 * 1024  # headers and body leave in one write
+    _answer_at = 0.0  # monotonic time the current answer is due
 
     def setup(self) -> None:
         super().setup()
@@ -530,9 +531,8 @@ class _Handler(BaseHTTPRequestHandler):
             fault = owner._next_fault(params) if record.path == ENDPOINT else None
             latency = knobs.latency
         record.fault = fault
+        self._answer_at = record.started + latency  # the emulator's own work is part of the latency
         try:
-            if latency:
-                owner._stopping.wait(latency)
             self._respond(record, params, token, fault)
         finally:
             record.ended = time.monotonic()
@@ -585,6 +585,9 @@ class _Handler(BaseHTTPRequestHandler):
         truncate: bool = False,
     ) -> None:
         record.status = status
+        remaining = self._answer_at - time.monotonic()
+        if remaining > 0:
+            self.owner._stopping.wait(remaining)
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -652,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--today", type=dt.date.fromisoformat, default=None, help="the emulator's current day")
     parser.add_argument("--shape", choices=SHAPES, default="list")
     parser.add_argument("--error-shape", choices=ERROR_SHAPES, default="contract")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds from a request to its answer")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail (0-1)")
     parser.add_argument("--fault-kinds", action="append", help=f"comma-separated subset of {','.join(FAULT_KINDS)}")
     parser.add_argument("--data-after-requests", type=int, default=0)

@@ -95,4 +95,6 @@ def test_faults_outlasting_retries_fail_transient_and_write_nothing(
         ).execute({})
     assert list(tmp_path.iterdir()) == []
     per_request = collections.Counter(json.dumps(r.params, sort_keys=True) for r in emulator.requests)
-    assert set(per_request.values()) <= {6}  # one first attempt plus the default 5 retries
+    # One first attempt plus the default 5 retries for the day that failed the run; a
+    # backfill cancels the days still in flight then, so none of them goes further.
+    assert max(per_request.values()) == 6

@@ -337,7 +337,7 @@ def test_acount_counts_a_large_answer_off_the_event_loop(
 
     from airflow_provider_convoso.hooks import convoso
 
-    monkeypatch.setattr(convoso, "_INLINE_COUNT_BYTES", 1024)  # the 12-agent answer is larger
+    monkeypatch.setattr(convoso, "LOOP_INLINE_BYTES", 1024)  # the 12-agent answer is larger
     counted_on = []
     real = convoso._count
 
@@ -349,7 +349,7 @@ def test_acount_counts_a_large_answer_off_the_event_loop(
     params = AgentPerformanceQuery.from_inputs(date_start="2026-03-01", date_end="2026-03-03")
     assert asyncio.run(ConvosoHook().acount(params)) == 12
     assert counted_on == [False]
-    monkeypatch.setattr(convoso, "_INLINE_COUNT_BYTES", 10**9)
+    monkeypatch.setattr(convoso, "LOOP_INLINE_BYTES", 10**9)
     assert asyncio.run(ConvosoHook().acount(params)) == 12
     assert counted_on == [False, True]
 
