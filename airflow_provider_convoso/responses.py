@@ -296,6 +296,8 @@ def parse_response(
 
 # -- streaming ------------------------------------------------------------------------
 
+#: What decoding a body that is not JSON raises (msgspec's error is a ValueError only from 0.21).
+_NOT_JSON = (msgspec.DecodeError, ValueError, RecursionError)
 _RawMembers = dict[str, msgspec.Raw]
 _RawItems = list[msgspec.Raw]
 
@@ -317,7 +319,7 @@ def _decode_raw(content: bytes | memoryview, kind: type[Any]) -> Any:
     """``content`` validated whole, with each member or item left as undecoded JSON."""
     try:
         return msgspec.json.decode(content, type=kind)
-    except (ValueError, RecursionError):  # msgspec.DecodeError is a ValueError
+    except _NOT_JSON:
         raise _NotStreamable from None
 
 
@@ -345,7 +347,7 @@ def _raw_records(content: bytes | memoryview, envelope: dict[str, Any]) -> Itera
     data = members.pop("data", None)
     try:
         small = {key: msgspec.json.decode(raw) for key, raw in members.items()}
-    except (ValueError, RecursionError):
+    except _NOT_JSON:
         raise _NotStreamable from None
     if data is None or _success(small) is not True:
         raise _NotStreamable  # a failure, an odd 'success' or none, no 'data': judged whole
@@ -406,6 +408,6 @@ def iter_records(
     for raw, key in records:
         try:
             item = _decode_item(raw, key)
-        except RecursionError:
-            raise ConvosoResponseError("a record is nested too deeply") from None
+        except _NOT_JSON:  # the body was checked whole: only nesting too deep for this interpreter
+            raise ConvosoResponseError("a record is nested too deeply to decode") from None
         yield typed(item)

@@ -11,6 +11,7 @@ import os
 import ssl
 import time
 import weakref
+import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlencode
@@ -94,15 +95,45 @@ def _read_capped(chunks: Iterator[bytes], settings: ClientSettings, deadline: fl
     return b"".join(parts)
 
 
-async def _aread_capped(chunks: AsyncIterator[bytes], settings: ClientSettings) -> bytes:
+async def _aread_capped(chunks: AsyncIterator[bytes], settings: ClientSettings, encoding: str) -> bytes:
+    """The body decoded from its ``Content-Encoding``, failing once it passes ``max_response_bytes``.
+
+    aiohttp is asked not to decompress: its own limits differ between releases (some stop at
+    32 MiB), so gzip and deflate are inflated here, never more than the cap allows at once.
+    """
+    inflater = _inflater(encoding)
+    cap = settings.max_response_bytes
     parts: list[bytes] = []
     size = 0
     async for chunk in chunks:
-        size += len(chunk)
-        if size > settings.max_response_bytes:
+        data = chunk
+        while data:
+            if inflater is None:
+                part, data = data, b""
+            else:
+                part = inflater.decompress(data, cap - size + 1)
+                data = inflater.unconsumed_tail
+            size += len(part)
+            if size > cap:
+                raise _too_large(settings)
+            parts.append(part)
+    if inflater is not None:
+        tail = inflater.flush()
+        size += len(tail)
+        if size > cap:
             raise _too_large(settings)
-        parts.append(chunk)
+        parts.append(tail)
     return b"".join(parts)
+
+
+def _inflater(encoding: str) -> Any:
+    """A zlib decompressor for a ``gzip`` or ``deflate`` body, ``None`` for an unencoded one."""
+    name = encoding.strip().lower()
+    if name in ("", "identity"):
+        return None
+    if name in ("gzip", "x-gzip", "deflate"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # +32: a gzip or a zlib header, whichever comes
+    raise ConvosoResponseError(f"the answer is encoded as {encoding[:40]!r}, which was not asked for")
 
 
 def _too_large(settings: ClientSettings) -> ConvosoResponseError:
@@ -395,7 +426,12 @@ class ConvosoHook(BaseHook):
             )
             self._async_client = aiohttp.ClientSession(
                 connector=connector,
-                headers={"User-Agent": _user_agent(f"aiohttp/{aiohttp.__version__}"), "Accept": "application/json"},
+                headers={
+                    "User-Agent": _user_agent(f"aiohttp/{aiohttp.__version__}"),
+                    "Accept": "application/json",
+                    "Accept-Encoding": "gzip, deflate",
+                },
+                auto_decompress=False,  # inflated by _aread_capped, under max_response_bytes
                 timeout=aiohttp.ClientTimeout(total=None),  # each attempt is bounded by asyncio.wait_for
                 trust_env=trust_env,
             )
@@ -519,7 +555,8 @@ class ConvosoHook(BaseHook):
             async with session.post(
                 settings.base_url + query.endpoint, data=body, headers=headers, allow_redirects=False
             ) as response:
-                content = await _aread_capped(response.content.iter_chunked(_CHUNK_BYTES), settings)
+                encoding = response.headers.get("Content-Encoding", "")
+                content = await _aread_capped(response.content.iter_chunked(_CHUNK_BYTES), settings, encoding)
                 return response.status, response.headers, content
 
         failure: ConvosoError | None = None
@@ -657,7 +694,7 @@ class ConvosoHook(BaseHook):
 #: The connection test's single attempt never waits longer than this.
 TEST_TIMEOUT_S = 10.0
 
-#: Bytes asked of aiohttp per read (decoded, so the size cap is checked as gzip inflates).
+#: Bytes asked of aiohttp per read (before inflating).
 _CHUNK_BYTES = 64 * 1024
 
 

@@ -191,20 +191,44 @@ def test_a_gzip_bomb_stops_at_the_size_cap(monkeypatch: pytest.MonkeyPatch, path
     assert peak < 160 * 1024 * 1024, f"peak RSS rose {peak / 2**20:.0f} MiB for an 8 MiB cap"
 
 
-@BOTH_PATHS
-def test_small_gzip_answers_decode(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
-    body = gzip.compress(json.dumps([{"user_id": "7", "calls": "3"}]).encode())
-
+def _encoded_answer(body: bytes, encoding: str) -> Callable[[socket.socket, bytes], None]:
     def respond(conn: socket.socket, _: bytes) -> None:
         conn.sendall(
-            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+            f"HTTP/1.1 200 OK\r\nContent-Encoding: {encoding}\r\n".encode()
             + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
             + body
         )
 
-    with raw_server(respond) as url:
+    return respond
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_small_compressed_answers_decode(monkeypatch: pytest.MonkeyPatch, path: str, encoding: str) -> None:
+    plain = json.dumps([{"user_id": "7", "calls": "3"}]).encode()
+    body = gzip.compress(plain) if encoding == "gzip" else zlib.compress(plain)
+    with raw_server(_encoded_answer(body, encoding)) as url:
         _connect(monkeypatch, url)
         assert _fetch(path)[0]["calls"] == 3
+
+
+@BOTH_PATHS
+def test_a_large_gzip_answer_under_the_cap_decodes(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """48 MiB decoded, under the default 256 MiB cap (some aiohttp releases stop at 32 MiB)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    spaces = b" " * (1 << 20)
+    body = compressor.compress(b"[") + b"".join(compressor.compress(spaces) for _ in range(48))
+    body += compressor.compress(b"]") + compressor.flush()
+    with raw_server(_encoded_answer(body, "gzip")) as url:
+        _connect(monkeypatch, url)
+        assert _fetch(path) == []
+
+
+def test_an_encoding_that_was_not_asked_for_is_not_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    with raw_server(_encoded_answer(b"\x00\x01", "compress")) as url:
+        _connect(monkeypatch, url)
+        with pytest.raises(ConvosoResponseError, match="encoded as 'compress'"):
+            _fetch("async")
 
 
 @BOTH_PATHS
