@@ -32,6 +32,8 @@ from airflow_provider_convoso.exceptions import (
 from airflow_provider_convoso.records import normalize_record
 
 _SNIPPET = 120
+#: What decoding a body that is not JSON raises (msgspec's error is a ValueError only from 0.21).
+_NOT_JSON = (msgspec.DecodeError, ValueError, RecursionError)
 _DATE_PARAMS = ("date_start", "date_end")
 
 
@@ -229,7 +231,15 @@ def _not_json(constant: str) -> Any:
 
 
 def decode_json(content: bytes | str) -> Any:
-    """Decode a 2xx body; anything that is not JSON (``NaN`` included) is a :class:`ConvosoResponseError`."""
+    """Decode a 2xx body; anything that is not JSON (``NaN`` included) is a :class:`ConvosoResponseError`.
+
+    msgspec reads UTF-8; a body it cannot read goes to the standard library, which also
+    reads UTF-16/32 and a byte-order mark, or gives the error.
+    """
+    try:
+        return msgspec.json.decode(content)
+    except _NOT_JSON:
+        pass
     try:
         return json.loads(content, parse_constant=_not_json)
     except (ValueError, RecursionError):
@@ -296,8 +306,6 @@ def parse_response(
 
 # -- streaming ------------------------------------------------------------------------
 
-#: What decoding a body that is not JSON raises (msgspec's error is a ValueError only from 0.21).
-_NOT_JSON = (msgspec.DecodeError, ValueError, RecursionError)
 _RawMembers = dict[str, msgspec.Raw]
 _RawItems = list[msgspec.Raw]
 
@@ -313,6 +321,22 @@ def _first_byte(content: bytes | memoryview) -> bytes:
     """The first byte that is not JSON whitespace (``b""`` for a blank body)."""
     start = _WHITESPACE.match(content).end()  # type: ignore[union-attr]  # always matches
     return bytes(content[start : start + 1])
+
+
+_UTF8_PIECE = 1 << 20
+
+
+def _is_utf8(content: bytes | memoryview) -> bool:
+    """Whether ``content`` is valid UTF-8, checked a MiB at a time (no copy of the body as text)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(content)
+    try:
+        for start in range(0, len(view), _UTF8_PIECE):
+            decoder.decode(view[start : start + _UTF8_PIECE])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_raw(content: bytes | memoryview, kind: type[Any]) -> Any:
@@ -338,6 +362,8 @@ def _raw_records(content: bytes | memoryview, envelope: dict[str, Any]) -> Itera
     The whole body is checked first, so a malformed body or a failure is known before any
     record is decoded. Anything but a successful answer raises :class:`_NotStreamable`.
     """
+    if not _is_utf8(content):  # msgspec's checked pass skips string contents; a bad byte fails the body
+        raise _NotStreamable
     first = _first_byte(content)
     if first == b"[":
         return ((raw, None) for raw in _decode_raw(content, _RawItems))

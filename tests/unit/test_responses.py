@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
@@ -226,6 +227,14 @@ def test_streaming_checks_the_whole_body_before_the_first_record() -> None:
     records = iter_records((head + ', "2": {"calls": "1"}, "3": {oops}}}').encode())
     with pytest.raises(ConvosoResponseError, match="expected a JSON body"):
         next(records)
+
+
+def test_a_bad_utf8_byte_inside_a_later_record_fails_the_body_before_any_record() -> None:
+    body = b'{"success": true, "data": [{"calls": "1"}, {"name": "Zo\xff"}]}'
+    handed_on: list[dict[str, Any]] = []
+    with pytest.raises(ConvosoResponseError, match="expected a JSON body"):
+        handed_on.extend(iter_records(body))
+    assert handed_on == []
 
 
 def test_streaming_judges_success_whatever_the_member_order() -> None:
