@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import io
 import json
 import logging
 import os
@@ -82,17 +83,19 @@ def _too_slow(settings: ClientSettings) -> ConvosoTransientError:
 
 
 def _read_capped(chunks: Iterator[bytes], settings: ClientSettings, deadline: float) -> bytes:
-    """The decoded body, failing once it passes ``max_response_bytes`` or the attempt's deadline."""
-    parts: list[bytes] = []
-    size = 0
+    """The decoded body, failing once it passes ``max_response_bytes`` or the attempt's deadline.
+
+    The chunks go into one growing buffer, not a list joined at the end: a large answer is
+    held once, not twice, while it is read.
+    """
+    body = io.BytesIO()
     for chunk in chunks:
-        size += len(chunk)
-        if size > settings.max_response_bytes:
+        if body.tell() + len(chunk) > settings.max_response_bytes:
             raise _too_large(settings)
-        parts.append(chunk)
+        body.write(chunk)
         if time.monotonic() > deadline:
             raise _too_slow(settings)
-    return b"".join(parts)
+    return body.getvalue()
 
 
 async def _aread_capped(chunks: AsyncIterator[bytes], settings: ClientSettings, encoding: str) -> bytes:
@@ -103,27 +106,24 @@ async def _aread_capped(chunks: AsyncIterator[bytes], settings: ClientSettings, 
     """
     inflater = _inflater(encoding)
     cap = settings.max_response_bytes
-    parts: list[bytes] = []
-    size = 0
+    body = io.BytesIO()  # held once while read, as in _read_capped
     async for chunk in chunks:
         data = chunk
         while data:
             if inflater is None:
                 part, data = data, b""
             else:
-                part = inflater.decompress(data, cap - size + 1)
+                part = inflater.decompress(data, cap - body.tell() + 1)
                 data = inflater.unconsumed_tail
-            size += len(part)
-            if size > cap:
+            if body.tell() + len(part) > cap:
                 raise _too_large(settings)
-            parts.append(part)
+            body.write(part)
     if inflater is not None:
         tail = inflater.flush()
-        size += len(tail)
-        if size > cap:
+        if body.tell() + len(tail) > cap:
             raise _too_large(settings)
-        parts.append(tail)
-    return b"".join(parts)
+        body.write(tail)
+    return body.getvalue()
 
 
 def _inflater(encoding: str) -> Any:
