@@ -162,6 +162,9 @@ def test_the_form_shows_the_truth_and_saves_it(api_server: str, page: Any) -> No
         dialog.get_by_role("button", name="Save").click()
         row = page.get_by_role("row", name="convoso_ui")
         row.wait_for()
+        # The dialog (with the token the user typed in its input) leaves the page only once
+        # its closing animation ends; what is checked below is the list it leaves behind.
+        dialog.wait_for(state="detached")
 
         saved = page.request.get(f"{api_server}/api/v2/connections/convoso_ui").json()
         extra = json.loads(saved["extra"])
