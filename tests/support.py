@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pytest
+
+if TYPE_CHECKING:
+    from airflow_provider_convoso.hooks.convoso import ConvosoHook
 
 TOKEN = "tok-SENTINEL-5f3a9c2e7b1d"
 TODAY = dt.date(2026, 3, 3)
@@ -39,3 +44,27 @@ class RunDag(Protocol):
         logical_date: str = ...,
         conf: dict[str, Any] | None = None,
     ) -> tuple[Any, XCom]: ...
+
+
+#: Runs a test once on each client: httpx (tasks) and aiohttp (triggers, backfills).
+BOTH_PATHS = pytest.mark.parametrize("path", ["sync", "async"])
+
+
+def fetch(path: str, hook: ConvosoHook | None = None, **inputs: Any) -> list[dict[str, Any]]:
+    """``hook.get_agent_performance(**inputs)`` on the sync path, or its async twin in a
+    fresh event loop (the hook's async client closed before the loop ends)."""
+    import asyncio
+
+    from airflow_provider_convoso.hooks.convoso import ConvosoHook
+
+    hook = hook or ConvosoHook()
+    if path == "sync":
+        return hook.get_agent_performance(**inputs)
+
+    async def fetch_async() -> list[dict[str, Any]]:
+        try:
+            return await hook.aget_agent_performance(**inputs)
+        finally:
+            await hook.aclose()
+
+    return asyncio.run(fetch_async())

@@ -20,6 +20,7 @@ from urllib.parse import quote_plus
 
 import httpx
 import pytest
+from support import BOTH_PATHS, fetch
 
 from airflow_provider_convoso.compat import AirflowFailException
 from airflow_provider_convoso.exceptions import (
@@ -101,25 +102,6 @@ def _json_answer(conn: socket.socket, payload: Any, status: str = "200 OK", head
     )
 
 
-#: Every limit holds on both clients: httpx (tasks) and aiohttp (triggers).
-BOTH_PATHS = pytest.mark.parametrize("path", ["sync", "async"])
-
-
-def _fetch(path: str) -> list[dict[str, Any]]:
-    """``get_agent_performance()`` on the sync path, or its async twin in a fresh event loop."""
-    if path == "sync":
-        return ConvosoHook().get_agent_performance()
-
-    async def fetch() -> list[dict[str, Any]]:
-        hook = ConvosoHook()
-        try:
-            return await hook.aget_agent_performance()
-        finally:
-            await hook.aclose()
-
-    return asyncio.run(fetch())
-
-
 def _trickle(conn: socket.socket, _: bytes) -> None:
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
     deadline = time.monotonic() + 8  # bounded: the client must give up long before
@@ -183,7 +165,7 @@ def test_a_gzip_bomb_stops_at_the_size_cap(monkeypatch: pytest.MonkeyPatch, path
 
         def call() -> BaseException:
             with pytest.raises(ConvosoResponseError, match="max_response_bytes=8388608") as caught:
-                _fetch(path)
+                fetch(path)
             return caught.value
 
         error, peak = peak_memory(call)
@@ -209,7 +191,7 @@ def test_small_compressed_answers_decode(monkeypatch: pytest.MonkeyPatch, path: 
     body = gzip.compress(plain) if encoding == "gzip" else zlib.compress(plain)
     with raw_server(_encoded_answer(body, encoding)) as url:
         _connect(monkeypatch, url)
-        assert _fetch(path)[0]["calls"] == 3
+        assert fetch(path)[0]["calls"] == 3
 
 
 @BOTH_PATHS
@@ -221,14 +203,14 @@ def test_a_large_gzip_answer_under_the_cap_decodes(monkeypatch: pytest.MonkeyPat
     body += compressor.compress(b"]") + compressor.flush()
     with raw_server(_encoded_answer(body, "gzip")) as url:
         _connect(monkeypatch, url)
-        assert _fetch(path) == []
+        assert fetch(path) == []
 
 
 def test_an_encoding_that_was_not_asked_for_is_not_data(monkeypatch: pytest.MonkeyPatch) -> None:
     with raw_server(_encoded_answer(b"\x00\x01", "compress")) as url:
         _connect(monkeypatch, url)
         with pytest.raises(ConvosoResponseError, match="encoded as 'compress'"):
-            _fetch("async")
+            fetch("async")
 
 
 @BOTH_PATHS
@@ -242,7 +224,7 @@ def test_a_redirect_is_not_data_and_is_not_followed(monkeypatch: pytest.MonkeyPa
     with raw_server(respond) as url:
         _connect(monkeypatch, url)
         with pytest.raises(ConvosoResponseError, match=r"HTTP 302 Found to https://elsewhere.example/login") as caught:
-            _fetch(path)
+            fetch(path)
     assert isinstance(caught.value, AirflowFailException)
     assert len(seen) == 1
 
@@ -264,7 +246,7 @@ def test_non_answers_are_never_data(monkeypatch: pytest.MonkeyPatch, payload: An
     with raw_server(lambda conn, _: _json_answer(conn, payload)) as url:
         _connect(monkeypatch, url)
         with pytest.raises(error) as caught:
-            _fetch(path)
+            fetch(path)
     assert isinstance(caught.value, AirflowFailException)
 
 
@@ -276,7 +258,7 @@ def test_non_answers_are_never_data(monkeypatch: pytest.MonkeyPatch, payload: An
 def test_real_empty_answers_are_zero_rows(monkeypatch: pytest.MonkeyPatch, payload: Any, path: str) -> None:
     with raw_server(lambda conn, _: _json_answer(conn, payload)) as url:
         _connect(monkeypatch, url)
-        assert _fetch(path) == []
+        assert fetch(path) == []
 
 
 def _echo_forms() -> list[str]:
@@ -296,11 +278,11 @@ def test_a_server_echoing_the_token_never_puts_it_in_errors_or_warnings(
     with raw_server(html_echo) as url:
         _connect(monkeypatch, url, max_retries=2)
         with pytest.raises(ConvosoTransientError) as transient:
-            _fetch(path)
+            fetch(path)
     with raw_server(lambda conn, _: _json_answer(conn, {"success": False, "text": f"token {echo} is invalid"})) as url:
         _connect(monkeypatch, url)
         with pytest.raises(ConvosoAuthError) as auth:
-            _fetch(path)
+            fetch(path)
         ok, message = ConvosoHook().test_connection()
     assert not ok
     captured = capsys.readouterr()
@@ -323,7 +305,7 @@ def test_errors_keep_no_client_error_or_request_reachable(monkeypatch: pytest.Mo
     with raw_server(lambda conn, _: conn.close()) as url:  # connection dropped before an answer
         _connect(monkeypatch, url, max_retries=1)
         with pytest.raises(ConvosoTransientError) as caught:
-            _fetch(path)
+            fetch(path)
     chain: list[BaseException] = []
     error: BaseException | None = caught.value
     while error is not None and len(chain) < 20:
@@ -345,7 +327,7 @@ def test_proxy_variables_are_ignored_for_a_loopback_http_base(monkeypatch: pytes
         monkeypatch.setenv(name, f"http://127.0.0.1:{dead_port}")
     with raw_server(lambda conn, _: _json_answer(conn, [{"user_id": "1"}])) as url:
         _connect(monkeypatch, url)
-        assert len(_fetch(path)) == 1
+        assert len(fetch(path)) == 1
 
 
 def test_a_socks_proxy_without_its_package_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -380,7 +362,7 @@ def test_a_proxy_the_async_client_cannot_use_is_refused_not_bypassed(
         json.dumps({"conn_type": "convoso", "host": "api.convoso.com", "password": TOKEN}),
     )
     with pytest.raises(ConvosoInputError, match=message) as caught:
-        _fetch("async")
+        fetch("async")
     assert value not in str(caught.value)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import ConnJson
+from support import BOTH_PATHS, ConnJson, fetch
 
 from airflow_provider_convoso.compat import AirflowFailException
 from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoInvalidFilterError, ConvosoTransientError
@@ -104,23 +104,6 @@ def test_bad_token_fails_on_first_attempt(
     assert len(emulator.requests) == 1
 
 
-def _get(path: str, hook: ConvosoHook, **inputs: Any) -> list[dict[str, Any]]:
-    """``hook.get_agent_performance(**inputs)``, or its async twin in a fresh event loop."""
-    if path == "sync":
-        return hook.get_agent_performance(**inputs)
-
-    async def get() -> list[dict[str, Any]]:
-        try:
-            return await hook.aget_agent_performance(**inputs)
-        finally:
-            await hook.aclose()
-
-    return asyncio.run(get())
-
-
-BOTH_PATHS = pytest.mark.parametrize("path", ["sync", "async"])
-
-
 @BOTH_PATHS
 @pytest.mark.parametrize("fault", [f for f in FAULT_KINDS if f != "slow"])
 def test_each_transient_fault_heals_under_retries(
@@ -128,7 +111,7 @@ def test_each_transient_fault_heals_under_retries(
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, timeout=0.3))
     convoso_conn.configure(faults=[fault, fault], retry_after="0", timeout_delay=1.0)
-    rows = _get(path, ConvosoHook(), date_start="2026-03-02")
+    rows = fetch(path, ConvosoHook(), date_start="2026-03-02")
     assert len(rows) == 12
     assert [r.fault for r in convoso_conn.requests] == [fault, fault, None]
 
@@ -137,7 +120,7 @@ def test_each_transient_fault_heals_under_retries(
 def test_faults_outlasting_retries_raise_transient_error(convoso_conn: ConvosoEmulator, path: str) -> None:
     convoso_conn.configure(faults=["503"] * 3, retry_after="0")
     with pytest.raises(ConvosoTransientError, match="after 3 attempts"):
-        _get(path, ConvosoHook(max_retries=2))
+        fetch(path, ConvosoHook(max_retries=2))
     assert len(convoso_conn.requests) == 3
 
 
@@ -150,7 +133,7 @@ def test_retry_after_is_waited_and_each_retry_logged(
 ) -> None:
     convoso_conn.configure(faults=["503", "429"], retry_after="0.3")
     with caplog.at_level("WARNING"):
-        rows = _get(path, ConvosoHook(max_retries=2, retry_max_wait=5), date_start="2026-03-02")
+        rows = fetch(path, ConvosoHook(max_retries=2, retry_max_wait=5), date_start="2026-03-02")
     assert len(rows) == 12
     starts = [r.started for r in convoso_conn.requests]
     assert len(starts) == 3
@@ -177,7 +160,7 @@ def test_token_travels_in_the_body_never_the_url(
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn, request_format=request_format))
     convoso_conn.configure(accept_json=True)
-    assert len(_get(path, ConvosoHook(), user_ids="10001,10002")) == 2
+    assert len(fetch(path, ConvosoHook(), user_ids="10001,10002")) == 2
     [record] = convoso_conn.requests
     assert record.token_in_body and not record.token_in_query
     assert record.params == {"user_ids": "10001,10002"}
