@@ -40,6 +40,9 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "AssetAlias": ("airflow.sdk",),
     "DAG": ("airflow.sdk", "airflow.models"),
     "task": ("airflow.sdk", "airflow.decorators"),
+    # A sensor waiting for settled data in reschedule mode keeps its state between pokes.
+    "Variable": ("airflow.sdk", "airflow.models"),
+    "AirflowRescheduleException": ("airflow.sdk.exceptions", "airflow.exceptions"),
 }
 
 _EAGER = (
@@ -87,10 +90,16 @@ if TYPE_CHECKING:
         BaseSensorOperator,
         ObjectStoragePath,
         PokeReturnValue,
+        Variable,
         conf,
         task,
     )
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+    from airflow.sdk.exceptions import (
+        AirflowFailException,
+        AirflowRescheduleException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
     from airflow.sdk.io.fs import has_fs
     from airflow.sdk.io.store import attach
     from airflow.sdk.log import mask_secret
@@ -184,6 +193,7 @@ __all__ = [
     "AIRFLOW_V_3_0_PLUS",
     "DAG",
     "AirflowFailException",
+    "AirflowRescheduleException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "Asset",
@@ -195,6 +205,7 @@ __all__ = [
     "ObjectStoragePath",
     "PokeReturnValue",
     "TriggerEvent",
+    "Variable",
     "aget_connection",
     "amask_secret",
     "asset",

@@ -77,6 +77,17 @@ class ConvosoResponseError(ConvosoPermanentError):
     """A 2xx answer whose body is not the JSON the endpoint sends."""
 
 
+class ConvosoDataQualityError(ConvosoPermanentError):
+    """Records break a data-quality rule with ``quality_checks="fail"``; nothing was written.
+
+    ``report`` is the checks' summary (the ``quality`` member a ``warn`` run returns).
+    """
+
+    def __init__(self, message: str, *, report: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.report = report or {}
+
+
 class ConvosoTransientError(ConvosoError):
     """A failure that may heal (429, 5xx, timeouts, resets).
 
@@ -137,6 +148,7 @@ __all__ = [
     "FILTER_ERROR_CODES",
     "ConvosoAPIError",
     "ConvosoAuthError",
+    "ConvosoDataQualityError",
     "ConvosoError",
     "ConvosoInputError",
     "ConvosoInvalidFilterError",

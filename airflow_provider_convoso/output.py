@@ -84,30 +84,67 @@ def _batches(records: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]
         yield batch
 
 
-def _write_jsonl(handle: BinaryIO, records: Iterable[dict[str, Any]]) -> int:
+class Observer:
+    """Sees the records :func:`write_records` writes (a digest, quality checks); does nothing itself.
+
+    :meth:`start` begins each pass over the records (a CSV or Parquet file meeting a field
+    outside the contract starts again), :meth:`batch` sees each batch before it is written,
+    and :meth:`done` runs after the last one and before the object is committed: an error
+    raised there leaves the target as it was.
+    """
+
+    def start(self) -> None:
+        """Begin a pass over the records: forget what an earlier pass saw."""
+
+    def batch(self, records: list[dict[str, Any]], lines: bytes | None) -> None:
+        """See a batch of records about to be written.
+
+        :param records: the batch.
+        :param lines: their JSON lines, when the format encoded them (JSONL and JSON).
+        """
+
+    def done(self) -> None:
+        """Run after the last record is written and before the object is committed."""
+
+
+_UNOBSERVED = Observer()
+
+
+def _write_jsonl(handle: BinaryIO, records: Iterable[dict[str, Any]], observe: Observer = _UNOBSERVED) -> int:
     """One JSON object per line, a batch at a time; returns how many records there were."""
     encoder = msgspec.json.Encoder()
     count = 0
+    observe.start()
     for batch in _batches(records):
-        handle.write(encoder.encode_lines(batch))
+        lines = encoder.encode_lines(batch)
+        observe.batch(batch, lines)
+        handle.write(lines)
         count += len(batch)
     return count
 
 
-def _write_json(handle: BinaryIO, records: Iterable[dict[str, Any]]) -> int:
+def _write_json(handle: BinaryIO, records: Iterable[dict[str, Any]], observe: Observer = _UNOBSERVED) -> int:
     """One JSON array, a batch at a time; returns how many records there were."""
-    encode = msgspec.json.Encoder().encode
+    encoder = msgspec.json.Encoder()
     count = 0
+    observe.start()
     handle.write(b"[")
     for batch in _batches(records):
-        handle.write((b"," if count else b"") + b",".join(map(encode, batch)))
+        lines = encoder.encode_lines(batch)
+        observe.batch(batch, lines)
+        # Encoded JSON holds no raw newline, so the line breaks are exactly the separators.
+        handle.write((b"," if count else b"") + lines[:-1].replace(b"\n", b","))
         count += len(batch)
     handle.write(b"]")
     return count
 
 
 def _write_csv(
-    handle: BinaryIO, records: Iterable[dict[str, Any]], columns: Sequence[str], escape_formulas: bool = False
+    handle: BinaryIO,
+    records: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    escape_formulas: bool = False,
+    observe: Observer = _UNOBSERVED,
 ) -> tuple[int, set[str]]:
     """Rows under ``columns``; returns their count and the keys that had no column.
 
@@ -121,10 +158,14 @@ def _write_csv(
     known = set(columns)
     missing: set[str] = set()
     rows = 0
-    for rows, record in enumerate(records, 1):  # noqa: B007 - rows is the count
-        if not known.issuperset(record):
-            missing.update(set(record).difference(known))
-        writer.writerow([cell(record.get(column)) for column in columns])
+    observe.start()
+    for batch in _batches(records):
+        observe.batch(batch, None)
+        for record in batch:
+            if not known.issuperset(record):
+                missing.update(set(record).difference(known))
+            writer.writerow([cell(record.get(column)) for column in columns])
+        rows += len(batch)
     text.flush()
     text.detach()
     return rows, missing
@@ -185,7 +226,11 @@ def _pyarrow() -> tuple[Any, Any]:
 
 
 def _write_parquet(
-    handle: BinaryIO, records: Callable[[], Iterable[dict[str, Any]]], extra_first: tuple[str, ...], normalized: bool
+    handle: BinaryIO,
+    records: Callable[[], Iterable[dict[str, Any]]],
+    extra_first: tuple[str, ...],
+    normalized: bool,
+    observe: Observer = _UNOBSERVED,
 ) -> int:
     """Typed records stream into row groups of :data:`ROW_GROUP_ROWS` under the contract's
     fixed schema. Records with a field outside it, or left as the API sent them, start
@@ -193,25 +238,32 @@ def _write_parquet(
     pa, pq = _pyarrow()
     if normalized:
         try:
-            return _write_parquet_streamed(pa, pq, handle, records(), extra_first)
+            return _write_parquet_streamed(pa, pq, handle, records(), extra_first, observe)
         except _Restart:
             handle.seek(0)
             handle.truncate()
-    return _write_parquet_inferred(pa, pq, handle, records(), extra_first, normalized)
+    return _write_parquet_inferred(pa, pq, handle, records(), extra_first, normalized, observe)
 
 
 def _write_parquet_streamed(
-    pa: Any, pq: Any, handle: BinaryIO, records: Iterable[dict[str, Any]], extra_first: tuple[str, ...]
+    pa: Any,
+    pq: Any,
+    handle: BinaryIO,
+    records: Iterable[dict[str, Any]],
+    extra_first: tuple[str, ...],
+    observe: Observer,
 ) -> int:
     columns = column_order([], extra_first=extra_first)
     schema = pa.schema([pa.field(column, _arrow_type(pa, column, [])) for column in columns])
     known = set(columns)
     rows = 0
+    observe.start()
     with pq.ParquetWriter(handle, schema, compression="snappy") as writer:
         group: list[Any] = []
         for batch in _batches(records):
             if not all(known.issuperset(record) for record in batch):
                 raise _Restart
+            observe.batch(batch, None)
             arrays = [
                 _arrow_array(pa, field.name, [record.get(field.name) for record in batch], field.type)
                 for field in schema
@@ -233,6 +285,7 @@ def _write_parquet_inferred(
     records: Iterable[dict[str, Any]],
     extra_first: tuple[str, ...],
     normalized: bool,
+    observe: Observer,
 ) -> int:
     """All columns in memory until the end: fields outside the contract get the type their
     values have in every row (and, untyped, so do the contract's own fields)."""
@@ -242,7 +295,9 @@ def _write_parquet_inferred(
     chunks: dict[str, list[Any]] = {column: [] for column in fixed}
     inferred: dict[str, list[Any]] = {}
     rows = 0
+    observe.start()
     for batch in _batches(records):
+        observe.batch(batch, None)
         for column in fixed:
             chunks[column].append(_arrow_array(pa, column, [record.get(column) for record in batch]))
         for record in batch:
@@ -270,24 +325,25 @@ def _write(
     extra_first: tuple[str, ...],
     normalized: bool,
     csv_escape_formulas: bool = False,
+    observe: Observer = _UNOBSERVED,
 ) -> int:
     """Write every record in ``fmt``; returns how many there were."""
     if fmt == "jsonl":
-        return _write_jsonl(handle, records())
+        return _write_jsonl(handle, records(), observe)
     if fmt == "json":
-        return _write_json(handle, records())
+        return _write_json(handle, records(), observe)
     if fmt == "csv":
         columns = column_order([], extra_first=extra_first)
-        rows, missing = _write_csv(handle, records(), columns, csv_escape_formulas)
+        rows, missing = _write_csv(handle, records(), columns, csv_escape_formulas, observe)
         if missing:  # a field outside the contract: start again with a column for it
             handle.seek(0)
             handle.truncate()
-            rows, _ = _write_csv(handle, records(), [*columns, *sorted(missing)], csv_escape_formulas)
+            rows, _ = _write_csv(handle, records(), [*columns, *sorted(missing)], csv_escape_formulas, observe)
         return rows
     if fmt == "parquet":
         pa, _ = _pyarrow()
         try:
-            return _write_parquet(handle, records, extra_first, normalized)
+            return _write_parquet(handle, records, extra_first, normalized, observe)
         except (OverflowError, pa.ArrowInvalid, pa.ArrowTypeError) as error:
             # The same records fail the same way on every retry: a permanent error.
             raise ConvosoResponseError(f"a value does not fit its Parquet column: {error}") from None
@@ -435,6 +491,7 @@ def write_records(
     extra_first: tuple[str, ...] = (),
     normalized: bool = True,
     csv_escape_formulas: bool = False,
+    observe: Observer | None = None,
 ) -> tuple[int, int]:
     """Stream ``records()`` into ``path`` as ``fmt``, atomically; returns (rows, bytes).
 
@@ -443,9 +500,13 @@ def write_records(
     time (a CSV or normalized Parquet meeting a field outside the contract starts again).
     ``normalized`` says the records went through :func:`records.normalize_record`, so Parquet
     can give the contract's fields their fixed types. ``csv_escape_formulas`` prefixes
-    ``'`` to CSV text cells that a spreadsheet would run as a formula.
+    ``'`` to CSV text cells that a spreadsheet would run as a formula. ``observe`` (an
+    :class:`Observer`) sees each batch before it is written, with its JSON lines for JSONL
+    and JSON so a digest need not encode them again, and may stop the commit.
     """
+    observer = observe or _UNOBSERVED
     with _atomic(path) as handle:
-        rows = _write(handle, records, fmt, extra_first, normalized, csv_escape_formulas)
+        rows = _write(handle, records, fmt, extra_first, normalized, csv_escape_formulas, observer)
+        observer.done()
         size = handle.tell()
     return rows, size

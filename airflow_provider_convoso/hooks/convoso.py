@@ -182,6 +182,16 @@ def _count(content: bytes, params: Mapping[str, str]) -> int:
     return rows
 
 
+def _fingerprint(content: bytes, params: Mapping[str, str]) -> tuple[int, str]:
+    from airflow_provider_convoso.digest import RecordDigest
+    from airflow_provider_convoso.responses import iter_records
+
+    envelope: dict[str, Any] = {}
+    digest = RecordDigest().add_all(iter_records(content, params, envelope=envelope))
+    warn_on_total(envelope, digest.rows)
+    return digest.rows, digest.hexdigest()
+
+
 def warn_on_total(envelope: Mapping[str, Any], rows: int) -> int | None:
     """Log a WARNING when an envelope's ``total`` disagrees with the rows read.
 
@@ -649,6 +659,32 @@ class ConvosoHook(BaseHook):
             if len(content) <= LOOP_INLINE_BYTES:
                 return _count(content, query.to_params())
             return await asyncio.to_thread(_count, content, query.to_params())
+
+    def fingerprint(self, query: Query) -> tuple[int, str]:
+        """Count the rows of one call and digest them, typed a batch at a time, none kept.
+
+        The digest (:class:`~airflow_provider_convoso.digest.RecordDigest`) is the one the
+        operator reports for what it writes from the same answer.
+
+        :param query: what to ask for.
+        :return: ``(rows, digest)``.
+        """
+        content = self.fetch_content(query)
+        with self.explained():
+            return _fingerprint(content, query.to_params())
+
+    async def afingerprint(self, query: Query) -> tuple[int, str]:
+        """Count and digest the rows of one call: the async twin of :meth:`fingerprint`; a
+        large answer is read in a worker thread.
+
+        :param query: what to ask for.
+        :return: ``(rows, digest)``.
+        """
+        content = await self.afetch_content(query)
+        with self.explained():
+            if len(content) <= LOOP_INLINE_BYTES:
+                return _fingerprint(content, query.to_params())
+            return await asyncio.to_thread(_fingerprint, content, query.to_params())
 
     def get_agent_performance(self, *, normalize: bool = True, **inputs: Any) -> list[dict[str, Any]]:
         """Fetch agent performance records; every input is checked before any network call.

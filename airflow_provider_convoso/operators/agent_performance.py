@@ -19,6 +19,7 @@ from airflow_provider_convoso.hooks.convoso import LOOP_INLINE_BYTES, MAX_CONCUR
 from airflow_provider_convoso.queries import AgentPerformanceQuery, QueryArguments
 
 if TYPE_CHECKING:
+    from airflow_provider_convoso.inspection import Inspection
     from airflow_provider_convoso.spool import BodySpool
 
 DEFAULT_MAX_XCOM_BYTES = 1024 * 1024
@@ -48,6 +49,12 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
     :param max_xcom_bytes: the largest serialised list returned to XCom.
     :param csv_escape_formulas: prefix ``'`` to CSV text cells starting with ``=``, ``+``,
         ``-``, ``@``, tab or CR, so a spreadsheet shows them instead of running them.
+    :param quality_checks: ``"warn"`` (default): check every record against the contract's
+        rules (:mod:`airflow_provider_convoso.quality`), log a WARNING per broken rule and add
+        a ``quality`` member to the summary; ``"fail"``: fail the task instead, before anything
+        is written (advisory rules only warn); ``"off"``: skip the checks.
+    :param quality_tolerances: per-rule tolerance overrides, e.g.
+        ``{"time_parts_sum_to_total": 30}`` (seconds) or ``{"talk_sec_pt_of_total": 0.5}`` (points).
     """
 
     template_fields: Sequence[str] = (
@@ -80,6 +87,8 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
         normalize: bool = True,
         max_xcom_bytes: int = DEFAULT_MAX_XCOM_BYTES,
         csv_escape_formulas: bool = False,
+        quality_checks: str = "warn",
+        quality_tolerances: dict[str, float] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -93,7 +102,11 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
         self.normalize = normalize
         self.max_xcom_bytes = max_xcom_bytes
         self.csv_escape_formulas = csv_escape_formulas
+        self.quality_checks = quality_checks
+        self.quality_tolerances = quality_tolerances
         self._written: str | None = None
+        if quality_checks not in ("off", "warn", "fail"):  # quality.MODES, without importing it at parse time
+            raise ValueError(f"quality_checks must be one of off, warn, fail, got {quality_checks!r}")
         if not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool) or max_concurrency < 1:
             raise ValueError(f"max_concurrency must be a positive integer, got {max_concurrency!r}")
 
@@ -124,14 +137,16 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
         days: list[AgentPerformanceQuery],
     ) -> Any:
         """Fetch (each day into ``spool`` with ``split_by_day``), then return or write the rows."""
+        from airflow_provider_convoso.inspection import Inspection
         from airflow_provider_convoso.output import storage_uri, write_records
         from airflow_provider_convoso.responses import iter_records
 
         params = query.to_params()
+        inspection = Inspection(self.quality_checks, self.quality_tolerances, typed=self.normalize, log=self.log)
         hook = ConvosoHook(convoso_conn_id=self.convoso_conn_id)
         try:
             if spool is None and path is None:
-                return self._to_xcom(hook.fetch(query, normalize=self.normalize))
+                return self._to_xcom(hook.fetch(query, normalize=self.normalize), inspection)
             if spool is None:
                 single = [(None, hook.fetch_content(query))]
             else:
@@ -152,7 +167,7 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
 
         if path is None:
             with hook.explained():
-                return self._to_xcom(list(records()))
+                return self._to_xcom(list(records()), inspection)
         with hook.explained():
             rows, size = write_records(
                 path,
@@ -161,6 +176,7 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
                 extra_first=("date",) if self.split_by_day else (),
                 normalized=self.normalize,
                 csv_escape_formulas=self.csv_escape_formulas,
+                observe=inspection,
             )
         self._written = uri = storage_uri(str(self.output_path))
         self.log.info("Wrote %d agent rows (%d bytes, %s) to %s", rows, size, fmt, uri)
@@ -172,6 +188,7 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
             "bytes": size,
             "date_start": params.get("date_start"),
             "date_end": params.get("date_end"),
+            **inspection.summary(),
         }
         if totals and all(total is not None for total in totals):
             summary["total_reported"] = sum(total for total in totals if total is not None)
@@ -238,7 +255,8 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
             await asyncio.gather(*fetchers, return_exceptions=True)
             await hook.aclose()
 
-    def _to_xcom(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _to_xcom(self, records: list[dict[str, Any]], inspection: Inspection) -> list[dict[str, Any]]:
+        inspection.inspect(records)
         size = len(json.dumps(records).encode("utf-8"))
         if size > self.max_xcom_bytes:
             raise ConvosoInputError(

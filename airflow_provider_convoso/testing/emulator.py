@@ -5,8 +5,9 @@ the PHP service does: form bodies and the query string (a JSON body is not read,
 token is never seen; ``accept_json=True`` restores the contract's JSON example); three
 success shapes (numbers as strings in the keyed one); both error shapes; the four
 date-range cases; and switchable faults (429 with ``Retry-After``, HTML 5xx pages,
-slow answers and timeouts, connection resets, truncated bodies), latency, and data that
-appears only after N requests or T seconds. Data is synthetic and deterministic per seed.
+slow answers and timeouts, connection resets, truncated bodies), latency, data that
+appears only after N requests or T seconds, figures that keep changing for a while, and
+records that break the contract's relations. Data is synthetic and deterministic per seed.
 
 Run it from the shell with ``python -m airflow_provider_convoso.testing.emulator --port N``.
 """
@@ -105,6 +106,9 @@ class _Knobs:
     fault_seed: int = 0
     accept_json: bool = False
     not_ready_status: int = 200
+    changing_requests: int = 0
+    changing_seconds: float = 0.0
+    inconsistent_every: int = 0
 
 
 class ConvosoEmulator:
@@ -149,6 +153,8 @@ class ConvosoEmulator:
         self._seen: dict[str, int] = {}
         self._data_requests: dict[str, int] = {}
         self._started_at = time.monotonic()
+        self._change_requests: dict[str, int] = {}
+        self._changing_since = time.monotonic()
         self._in_flight = 0
         self.max_in_flight = 0
         self.requests: list[RequestRecord] = []
@@ -195,7 +201,13 @@ class ConvosoEmulator:
         data_after_requests, data_after_seconds, accept_json (read a JSON body as the
         contract's example does; the live service does not), not_ready_status (send an
         answer with no rows as this HTTP status instead, as a generic API that answers 404
-        until a resource exists; for comparing with generic HTTP sensors, not Convoso).
+        until a resource exists; for comparing with generic HTTP sensors, not Convoso),
+        changing_requests / changing_seconds (the figures keep moving, as a day still being
+        written does: they grow on each request with the same parameters until the Nth, and
+        until T seconds after the knob was set; the same agents answer throughout),
+        inconsistent_every (every Nth agent's record breaks the contract's relations: its
+        total_time is 10 minutes longer than its parts, its talk_sec_pt 5 points off, and
+        human_answered one more than calls leaves room for).
         """
         with self._lock:
             for name, given in knobs.items():
@@ -217,6 +229,9 @@ class ConvosoEmulator:
             if "data_after_requests" in knobs or "data_after_seconds" in knobs:
                 self._data_requests.clear()
                 self._started_at = time.monotonic()
+            if "changing_requests" in knobs or "changing_seconds" in knobs:
+                self._change_requests.clear()
+                self._changing_since = time.monotonic()
             if "fault_seed" in knobs:
                 self._seen.clear()
         return self
@@ -303,6 +318,18 @@ class ConvosoEmulator:
             return False
         return time.monotonic() - self._started_at >= knobs.data_after_seconds
 
+    def _progress(self, params: dict[str, str]) -> float:
+        """How far the figures have come, 1.0 once they stop changing (see ``changing_*``)."""
+        knobs = self._knobs
+        key = json.dumps(params, sort_keys=True)
+        self._change_requests[key] = seen = self._change_requests.get(key, 0) + 1
+        progress = 1.0
+        if knobs.changing_requests > 0:
+            progress = min(progress, seen / knobs.changing_requests)
+        if knobs.changing_seconds > 0:
+            progress = min(progress, (time.monotonic() - self._changing_since) / knobs.changing_seconds)
+        return progress
+
     def _error(self, code: int | None, message: str, text: str | None = None) -> dict[str, Any]:
         if self._knobs.error_shape == "code_text" and code is not None:
             return {"success": False, "code": code, "text": text or message}
@@ -349,8 +376,12 @@ class ConvosoEmulator:
             "others": calls - human - am,
         }
 
-    def records(self, params: dict[str, str]) -> list[dict[str, Any]]:
-        """The records the endpoint returns for validated ``params``, in user-id order."""
+    def records(self, params: dict[str, str], progress: float = 1.0) -> list[dict[str, Any]]:
+        """The records the endpoint returns for validated ``params``, in user-id order.
+
+        ``progress`` below 1 scales each day's figures down (to half at 0), keeping every
+        relation between them: a day still being written.
+        """
         span = self._date_range(params)
         if span is None:
             return []
@@ -370,11 +401,17 @@ class ConvosoEmulator:
             while day <= end:
                 daily = self.day_metrics(agent, day)
                 if daily:
+                    if progress < 1.0:
+                        daily = _partial(daily, 0.5 + 0.5 * max(0.0, progress))
                     for key, value in daily.items():
                         sums[key] = sums.get(key, 0) + value
                 day += dt.timedelta(days=1)
             if sums:
-                out.append(_record(agent, sums))
+                record = _record(agent, sums)
+                every = self._knobs.inconsistent_every
+                if every > 0 and (int(agent.user_id) - 10001) % every == 0:
+                    _break_relations(record, sums)
+                out.append(record)
         return out
 
     def answer(self, params: dict[str, str], token: str | None) -> dict[str, Any] | list[Any]:
@@ -392,7 +429,7 @@ class ConvosoEmulator:
         for name, code, message, attr in _FILTERS:
             if name in params and any(part not in self._known[attr] for part in params[name].split(",")):
                 return self._error(code, message)
-        rows = self.records(params) if self._data_ready(params) else []
+        rows = self.records(params, self._progress(params)) if self._data_ready(params) else []
         return self._shape(rows)
 
     def _shape(self, rows: list[dict[str, Any]]) -> dict[str, Any] | list[Any]:
@@ -409,6 +446,21 @@ class ConvosoEmulator:
                 inner.pop("user_id")
             keyed[row["user_id"]] = inner
         return {"success": True, "code": 200, "total": str(len(rows)), "data": keyed or empty}
+
+
+def _partial(daily: dict[str, int], share: float) -> dict[str, int]:
+    """A day's figures ``share`` of the way in; parts still add up (floors never exceed the whole)."""
+    out = {key: int(daily[key] * share) for key in ("total", "talk", "pause", "wrap", "calls", "human", "am")}
+    out["wait"] = out["total"] - out["talk"] - out["pause"] - out["wrap"]
+    out["others"] = out["calls"] - out["human"] - out["am"]
+    return out
+
+
+def _break_relations(record: dict[str, Any], sums: dict[str, int]) -> None:
+    """Make a record break the contract's relations (``inconsistent_every``)."""
+    record["total_time"] = _hms(sums["total"] + 600)
+    record["talk_sec_pt"] = round(record["talk_sec_pt"] + 5.0, 1)
+    record["human_answered"] = record["human_answered"] + 1
 
 
 def _pct(part: int, whole: int) -> float:
@@ -661,6 +713,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-after-requests", type=int, default=0)
     parser.add_argument("--data-after-seconds", type=float, default=0.0)
     parser.add_argument("--accept-json", action="store_true", help="read JSON bodies (the live service does not)")
+    parser.add_argument("--changing-requests", type=int, default=0, help="figures move until this request")
+    parser.add_argument("--changing-seconds", type=float, default=0.0, help="figures move for this long")
+    parser.add_argument("--inconsistent-every", type=int, default=0, help="every Nth agent breaks the relations")
     parser.add_argument(
         "--not-ready-status", type=int, default=200, help="HTTP status of an answer with no rows (peer benchmarks)"
     )
@@ -683,6 +738,9 @@ def main(argv: list[str] | None = None) -> int:
         data_after_seconds=args.data_after_seconds,
         accept_json=args.accept_json,
         not_ready_status=args.not_ready_status,
+        changing_requests=args.changing_requests,
+        changing_seconds=args.changing_seconds,
+        inconsistent_every=args.inconsistent_every,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
