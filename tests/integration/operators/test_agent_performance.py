@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +253,94 @@ def test_whole_dag_templating_and_mapping(convoso_conn: ConvosoEmulator, run_dag
         with create_session() as session:
             uris = [e.asset.uri for e in session.query(AssetEvent).all()]
         assert f"file://{tmp_path}/dt=2026-03-03/agents.csv" in uris
+
+
+# -- data quality and the digest ------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "parquet"])
+def test_quality_warn_reports_each_broken_rule(
+    convoso_conn: ConvosoEmulator,
+    tmp_path: Path,
+    fmt: str,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    convoso_conn.configure(inconsistent_every=5)  # agents 10001, 10006, 10011
+    target = tmp_path / f"agents.{fmt}"
+    with caplog.at_level("WARNING"):
+        summary = _op(date_start="2026-03-02", date_end="2026-03-02", output_path=str(target)).execute({})
+    quality = summary["quality"]
+    assert quality["checked"] == summary["rows"]
+    broken = {name: rule["broken"] for name, rule in quality["rules"].items() if rule["broken"]}
+    expected = {"time_parts_sum_to_total", "talk_sec_pt_of_total", "calls_add_up"}
+    assert set(broken) == expected
+    injected = [r["user_id"] for r in _read(fmt, target.read_bytes()) if r["user_id"] in ("10001", "10006", "10011")]
+    for name in expected:
+        assert quality["rules"][name]["examples"] == injected
+        assert broken[name] == len(injected)
+    # one WARNING per broken rule (Airflow 3 logs through structlog to stdout, 2.11 through logging)
+    captured = capsys.readouterr()
+    pattern = r"quality rule (\w+) \("
+    logged = re.findall(pattern, caplog.text) or re.findall(pattern, captured.out + captured.err)
+    assert sorted(logged) == sorted(expected)
+
+
+def test_quality_fail_writes_nothing_and_names_the_rules(convoso_conn: ConvosoEmulator, tmp_path: Path) -> None:
+    from airflow_provider_convoso.exceptions import ConvosoDataQualityError
+
+    target = tmp_path / "agents.jsonl"
+    target.write_text("previous\n")
+    convoso_conn.configure(inconsistent_every=4)
+    operator = _op(date_start="2026-03-02", output_path=str(target), quality_checks="fail")
+    with pytest.raises(ConvosoDataQualityError) as caught:
+        operator.execute({})
+    assert isinstance(caught.value, AirflowFailException)
+    assert "time_parts_sum_to_total" in str(caught.value) and "talk_sec_pt_of_total" in str(caught.value)
+    assert target.read_text() == "previous\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["agents.jsonl"]
+    # a looser tolerance on the two failing rules lets the same data through (calls only warns)
+    tolerant = _op(
+        date_start="2026-03-02",
+        output_path=str(target),
+        quality_checks="fail",
+        quality_tolerances={"time_parts_sum_to_total": 600, "talk_sec_pt_of_total": 6},
+    ).execute({})
+    assert tolerant["quality"]["rules"]["calls_add_up"]["broken"] == 3
+
+
+def test_quality_fail_on_the_xcom_path(convoso_conn: ConvosoEmulator) -> None:
+    from airflow_provider_convoso.exceptions import ConvosoDataQualityError
+
+    convoso_conn.configure(inconsistent_every=1)
+    with pytest.raises(ConvosoDataQualityError):
+        _op(date_start="2026-03-02", quality_checks="fail").execute({})
+    assert len(_op(date_start="2026-03-02", quality_checks="off").execute({})) == 12
+
+
+def test_quality_off_and_bad_arguments(convoso_conn: ConvosoEmulator, tmp_path: Path) -> None:
+    summary = _op(date_start="2026-03-02", output_path=str(tmp_path / "a.jsonl"), quality_checks="off").execute({})
+    assert "quality" not in summary and len(summary["digest"]) == 16
+    with pytest.raises(ValueError, match="quality_checks"):
+        _op(quality_checks="strict")
+    with pytest.raises(ValueError, match="unknown quality rule"):
+        _op(date_start="2026-03-02", quality_tolerances={"talk": 1}).execute({})
+
+
+def test_digest_is_the_same_in_every_format_and_changes_with_the_data(
+    convoso_conn: ConvosoEmulator, tmp_path: Path
+) -> None:
+    digests = {
+        fmt: _op(date_start="2026-03-02", output_path=str(tmp_path / f"a.{fmt}")).execute({})["digest"]
+        for fmt in ("jsonl", "json", "csv", "parquet")
+    }
+    assert len(set(digests.values())) == 1
+    again = _op(date_start="2026-03-02", output_path=str(tmp_path / "b.jsonl")).execute({})["digest"]
+    assert again == digests["jsonl"]
+    convoso_conn.configure(changing_requests=10**6)  # the day's figures move
+    moved = _op(date_start="2026-03-02", output_path=str(tmp_path / "c.jsonl")).execute({})["digest"]
+    assert moved != digests["jsonl"]
+    # untyped output has a digest of its own (what was written differs)
+    raw = _op(date_start="2026-03-02", output_path=str(tmp_path / "d.jsonl"), normalize=False).execute({})
+    assert raw["digest"] not in (digests["jsonl"], moved)
+    assert raw["quality"]["checked"] == 12

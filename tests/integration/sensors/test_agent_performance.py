@@ -133,3 +133,94 @@ def test_whole_dag_deferring_sensor_then_operator(
     # the poke-mode sensor poked until its own query had data (3 empty answers first)
     assert [r.rows for r in convoso_conn.requests if "user_ids" in r.params] == [0, 0, 0, 1]
     assert xcom("poke") == 1
+
+
+# -- settled data ---------------------------------------------------------------------
+
+
+@pytest.mark.airflow_dag
+def test_settling_in_every_mode(convoso_conn: ConvosoEmulator, run_dag: RunDag, tmp_path: Path) -> None:
+    """The figures move on the first 3 requests for each agent's query; settle_polls=2 needs
+    the 3rd and 4th answers to agree, in poke, reschedule (state in a Variable between
+    pokes) and deferrable mode (the trigger starts its count afresh) alike."""
+    from airflow_provider_convoso.compat import Variable
+    from airflow_provider_convoso.hooks.convoso import ConvosoHook
+
+    convoso_conn.configure(changing_requests=3)
+    dag_run, xcom = run_dag("settling_sensors", logical_date="2026-03-02", conf={"out": str(tmp_path)})
+    assert "success" in str(dag_run.state).lower()
+    final = ConvosoHook().fingerprint(
+        AgentPerformanceSensor(task_id="q", date_start="2026-03-02", date_end="2026-03-02", user_ids="10001").query()
+    )
+    for mode, user_id in (("poke", "10001"), ("reschedule", "10002"), ("deferrable", "10003")):
+        answers = [r for r in convoso_conn.requests if r.params.get("user_ids") == user_id]
+        assert len(answers) >= 4, mode
+        value = xcom(f"wait_{mode}")
+        assert value["rows"] == 1, mode
+        assert len(value["digest"]) == 16, mode
+    # the data stopped moving at the 3rd request: the waits ended on the 4th
+    assert len([r for r in convoso_conn.requests if r.params.get("user_ids") == "10002"]) == 4
+    assert len([r for r in convoso_conn.requests if r.params.get("user_ids") == "10003"]) == 4
+    # the sensor's digest is the digest of what the operator wrote from the same (settled) answer
+    assert xcom("wait_poke")["digest"] == xcom("pull")["digest"] == final[1]
+    # the settling state kept between reschedules is gone once the sensor succeeded
+    assert Variable.get(f"convoso_settle__settling_sensors__wait_reschedule__-1__{dag_run.run_id}", None) is None
+
+
+def test_settle_for_waits_at_least_that_long(convoso_conn: ConvosoEmulator) -> None:
+    result = _sensor(settle_for=dt.timedelta(seconds=0.3), poke_interval=0.05, timeout=30).execute({})
+    assert result["rows"] == 12
+    first, last = convoso_conn.requests[0].started, convoso_conn.requests[-1].started
+    assert last - first >= 0.3
+    assert len(convoso_conn.requests) >= 3
+
+
+def test_settling_restarts_when_rows_drop(convoso_conn: ConvosoEmulator) -> None:
+    sensor = _sensor(settle_polls=2, min_rows=12)
+    assert sensor.poke({}).is_done is False  # first sighting
+    convoso_conn.configure(data_after_requests=10**6)  # the day empties again
+    assert sensor.poke({}).is_done is False
+    convoso_conn.configure(data_after_requests=0)
+    assert sensor.poke({}).is_done is False  # counting starts over
+    done = sensor.poke({})
+    assert done.is_done is True
+    assert done.xcom_value["rows"] == 12
+
+
+@pytest.mark.parametrize("kwargs", [{"settle_polls": 0}, {"settle_for": -5}, {"settle_polls": "3"}])
+def test_bad_settle_arguments_fail_in_the_dag_file(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="settle_"):
+        _sensor(**kwargs)
+
+
+def test_trigger_settles_and_a_restart_counts_afresh(convoso_conn: ConvosoEmulator) -> None:
+    """A trigger rebuilt from its serialised kwargs (a triggerer restart) carries no digest
+    and no token, and needs settle_polls fresh polls."""
+    import asyncio
+
+    sensor = _sensor(settle_polls=3, poke_interval=0.01)
+    trigger = AgentPerformanceTrigger(
+        convoso_conn_id="convoso_default",
+        params=sensor.query().to_params(),
+        settle_polls=3,
+        poke_interval=0.01,
+        end_time=time.time() + 30,
+    )
+
+    async def first_polls_then_stop() -> None:
+        run = trigger.run().__aiter__()
+        task = asyncio.ensure_future(run.__anext__())
+        while len(convoso_conn.requests) < 2:
+            await asyncio.sleep(0.005)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await run.aclose()
+
+    asyncio.run(first_polls_then_stop())
+    before = len(convoso_conn.requests)
+    _, kwargs = trigger.serialize()
+    assert "digest" not in str(kwargs) and convoso_conn.token not in str(kwargs)
+    [event] = asyncio.run(_events(AgentPerformanceTrigger(**kwargs)))
+    assert event["status"] == "success" and event["rows"] == 12 and len(event["digest"]) == 16
+    assert "settled (same data on 3 of 3 polls" in event["message"]
+    assert len(convoso_conn.requests) - before == 3
