@@ -17,6 +17,7 @@ from airflow_provider_convoso.compat import AirflowFailException
 from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoInvalidFilterError, ConvosoTransientError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.queries import AgentPerformanceQuery
+from airflow_provider_convoso.records import normalize_record
 from airflow_provider_convoso.testing import FAULT_KINDS, ConvosoEmulator
 
 ENDPOINT = "/v1/agent-performance/search"
@@ -380,3 +381,50 @@ def test_a_shared_lookup_that_fails_fails_every_waiter_and_is_not_kept(mocker: A
     errors = asyncio.run(twice())
     assert all(error is not None and "convoso_missing" in str(error) for error in errors)
     assert lookups.call_count == 2  # one for the five that overlapped, one for the later call
+
+
+def test_emulator_changing_figures_keep_the_rules_then_stop(emulator: ConvosoEmulator) -> None:
+    from airflow_provider_convoso.quality import QualityReport
+
+    emulator.configure(changing_requests=3, shape="keyed")
+    params = {"date_start": "2026-03-01", "date_end": "2026-03-02"}
+    answers = []
+    for _ in range(5):
+        answer = emulator.answer(params, emulator.token)
+        assert isinstance(answer, dict)
+        answers.append(answer["data"])
+    totals = [[agent["total_time"] for agent in data.values()] for data in answers]
+    assert totals[0] != totals[1] != totals[2] == totals[3] == totals[4]  # moving, then settled
+    assert [set(data) for data in answers] == [set(answers[0])] * 5  # the same agents throughout
+    report = QualityReport()
+    report.add_batch(normalize_record(dict(r, user_id=k)) for data in answers for k, r in data.items())
+    assert report.broken() == [] and report.checked == 60
+
+
+def test_emulator_changing_for_a_time(emulator: ConvosoEmulator) -> None:
+    import json
+    import time
+
+    emulator.configure(changing_seconds=0.3)
+    start = time.monotonic()
+    seen = {json.dumps(emulator.answer({}, emulator.token))}
+    while time.monotonic() - start < 0.35:  # answers asked back to back across the window
+        seen.add(json.dumps(emulator.answer({}, emulator.token)))
+    assert len(seen) > 2  # the figures moved while the window was open
+    final = emulator.answer({}, emulator.token)
+    assert emulator.answer({}, emulator.token) == final  # and stand still after it
+    emulator.configure(changing_seconds=0)
+    assert emulator.answer({}, emulator.token) == final
+
+
+def test_emulator_inconsistent_records_break_exactly_three_rules(emulator: ConvosoEmulator) -> None:
+    from airflow_provider_convoso.quality import broken_rules
+
+    emulator.configure(inconsistent_every=3)
+    rows = [normalize_record(r) for r in emulator.records({"date_start": "2026-03-02", "date_end": "2026-03-02"})]
+    broken = {r["user_id"]: broken_rules(r) for r in rows}
+    for user_id, rules in broken.items():
+        if (int(user_id) - 10001) % 3 == 0:
+            assert rules == ["time_parts_sum_to_total", "talk_sec_pt_of_total", "calls_add_up"], user_id
+        else:
+            assert rules == [], user_id
