@@ -3,10 +3,12 @@
 Use case: "Agent Productivity Reports" and "Quality Monitoring" from the Convoso contract.
 
 * ``wait_for_data`` (deferrable sensor) waits, without holding a worker slot, until
-  Convoso has yesterday's rows.
-* ``extract`` writes them to ``{output_base}/agent_performance/dt=YYYY-MM-DD/agents.jsonl``.
+  Convoso has yesterday's rows and they have stopped changing (the same answer on three
+  polls in a row: late events keep arriving after midnight).
+* ``extract`` writes them to ``{output_base}/agent_performance/dt=YYYY-MM-DD/agents.jsonl``
+  and checks every record against the contract's rules (``quality_checks="warn"``).
 * ``score_agents`` checks each agent against the contract's reference benchmarks and
-  writes ``summary.json`` beside the data.
+  writes ``summary.json`` beside the data, with the data-quality report and the digest.
 
 Which day is "yesterday"
 ------------------------
@@ -21,9 +23,13 @@ that zone so the run fires after the account's midnight and ``ds`` is the accoun
 Configuration (Airflow Variables, all optional):
 ``convoso_conn_id`` (default ``convoso_default``), ``convoso_output_base`` (default
 ``file:///tmp/convoso``) and ``convoso_output_conn_id`` (the object store's connection).
+The environment variable ``CONVOSO_POKE_INTERVAL`` (seconds, default 300) sets how often
+the sensor polls; ``make demo`` sets it to 1.
 """
 
 from __future__ import annotations
+
+import os
 
 import pendulum
 from airflow.timetables.trigger import CronTriggerTimetable
@@ -41,6 +47,7 @@ YESTERDAY = "{{ macros.ds_add(ds, -1) }}"
 CONN_ID = "{{ var.value.get('convoso_conn_id', 'convoso_default') }}"
 OUTPUT_BASE = "{{ var.value.get('convoso_output_base', 'file:///tmp/convoso') }}"
 OUTPUT_CONN_ID = "{{ var.value.get('convoso_output_conn_id', '') }}"
+POKE_INTERVAL = float(os.environ.get("CONVOSO_POKE_INTERVAL", "300"))
 
 with DAG(
     dag_id="convoso_daily_agent_report",
@@ -57,7 +64,8 @@ with DAG(
         date_start=YESTERDAY,
         date_end=YESTERDAY,
         deferrable=True,
-        poke_interval=300,
+        settle_polls=3,
+        poke_interval=POKE_INTERVAL,
         timeout=6 * 3600,
     )
 
@@ -68,6 +76,7 @@ with DAG(
         date_end=YESTERDAY,
         output_path=OUTPUT_BASE + "/agent_performance/dt=" + YESTERDAY + "/agents.jsonl",
         output_conn_id=OUTPUT_CONN_ID,
+        quality_checks="warn",
         retries=2,
     )
 
@@ -95,6 +104,8 @@ with DAG(
             "by_metric": summarize(scores),
             "flagged": outliers(scores),
             "scores": scores,
+            "quality": extracted.get("quality"),
+            "digest": extracted["digest"],
         }
         summary_uri = extracted["path"].rsplit("/", 1)[0] + "/summary.json"
         write_atomically(

@@ -30,6 +30,18 @@ def _airflow(env: dict[str, str], log: Path, *args: str) -> int:
         ).returncode
 
 
+def format_quality(quality: dict | None, digest: str) -> str:
+    """The data-quality report of the extract, one line per rule."""
+    if not quality:
+        return f"\nData-quality checks are off. Digest of the written rows: {digest}"
+    lines = [f"\nData quality: {quality['checked']} records checked against the contract's rules (digest {digest})"]
+    for name, rule in quality["rules"].items():
+        verdict = "ok" if not rule["broken"] else f"{rule['broken']} broken, e.g. user_id {', '.join(rule['examples'])}"
+        note = " (advisory)" if rule["advisory"] else ""
+        lines.append(f"  {name:26} {verdict}{note}")
+    return "\n".join(lines)
+
+
 def main() -> int:
     shutil.rmtree(HOME, ignore_errors=True)
     shutil.rmtree(OUTPUT, ignore_errors=True)
@@ -43,6 +55,7 @@ def main() -> int:
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW_VAR_CONVOSO_OUTPUT_BASE": f"file://{OUTPUT}",
+        "CONVOSO_POKE_INTERVAL": os.environ.get("CONVOSO_POKE_INTERVAL", "1"),
     }
     log = OUTPUT / "airflow-dags-test.log"
     real_token = os.environ.get("CONVOSO_AUTH_TOKEN")
@@ -51,8 +64,12 @@ def main() -> int:
         print("Using your real Convoso account (CONVOSO_AUTH_TOKEN is set).")
         env["AIRFLOW_CONN_CONVOSO_DEFAULT"] = json.dumps({"conn_type": "convoso", "password": real_token})
     else:
-        # The first poke finds no data yet, so the sensor defers and the trigger finishes the wait.
-        emulator = ConvosoEmulator(today=today, data_after_requests=1).start()
+        # The first poke finds no data yet, so the sensor defers; the figures then move on the
+        # next two answers (a day still being written) and the trigger waits for three alike.
+        # Every 6th agent's record is inconsistent, so the quality report has something to say.
+        emulator = ConvosoEmulator(
+            today=today, data_after_requests=1, changing_requests=3, inconsistent_every=6
+        ).start()
         env["AIRFLOW_CONN_CONVOSO_DEFAULT"] = emulator.connection_json()
         print(f"Convoso emulator listening on {emulator.url} (no account needed)")
     try:
@@ -80,6 +97,7 @@ def main() -> int:
     print(f"\nAgent benchmarks for {summary['date']} (v below range, ^ above range):\n")
     print(format_table(summary["scores"]))
     print(f"\n{summary['agents']} agents scored, {len(summary['flagged'])} outside at least one reference range.")
+    print(format_quality(summary.get("quality"), summary["digest"]))
     print("\nPoint the same DAG at a real account with one variable:")
     print("  CONVOSO_AUTH_TOKEN=<token> make demo")
     print(f"Full Airflow log: {log}")

@@ -55,11 +55,17 @@ def test_daily_schedule_makes_ds_the_run_day_on_both_lines() -> None:
 
 
 @pytest.mark.airflow_dag
-def test_daily_agent_report_end_to_end(convoso_conn: ConvosoEmulator, run_dag: RunDag, output_base: Path) -> None:
-    # The first poke (on the worker) finds nothing, so the sensor defers; the trigger's first poll finds the data.
-    convoso_conn.configure(data_after_requests=1)
+def test_daily_agent_report_end_to_end(
+    convoso_conn: ConvosoEmulator, run_dag: RunDag, output_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first poke (on the worker) finds nothing, so the sensor defers; the figures move on
+    # the trigger's first two polls, then stand still: three alike settle the day.
+    monkeypatch.setenv("CONVOSO_POKE_INTERVAL", "0.05")
+    convoso_conn.configure(data_after_requests=1, changing_requests=3, inconsistent_every=6)
     dag_run, xcom = run_dag(_example("convoso_daily_agent_report"), logical_date="2026-03-04T02:30:00+00:00")
     assert "success" in str(dag_run.state).lower()
+    sensor_answers = [r.rows for r in convoso_conn.requests][:-1]  # the last request is the extract's
+    assert sensor_answers == [0, 12, 12, 12, 12, 12]
     # The run of 2026-03-04 asked for "yesterday", 2026-03-03, in every request.
     assert {(r.params["date_start"], r.params["date_end"]) for r in convoso_conn.requests} == {
         ("2026-03-03", "2026-03-03")
@@ -69,6 +75,11 @@ def test_daily_agent_report_end_to_end(convoso_conn: ConvosoEmulator, run_dag: R
     summary = json.loads((data.parent / "summary.json").read_text())
     assert summary["agents"] == 12
     assert sum(summary["by_metric"]["talk_pct"].values()) == 12
+    # agents 10001 and 10007 break the contract's relations: the report names them
+    quality = summary["quality"]
+    assert quality["checked"] == 12
+    assert quality["rules"]["time_parts_sum_to_total"]["examples"] == ["10001", "10007"]
+    assert summary["digest"] == xcom("wait_for_data")["digest"] == xcom("extract")["digest"]
     assert xcom("score_agents") == {
         "summary_path": f"file://{data.parent}/summary.json",
         "agents": 12,
