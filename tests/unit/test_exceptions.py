@@ -11,6 +11,7 @@ from airflow_provider_convoso.compat import AirflowFailException
 from airflow_provider_convoso.exceptions import (
     ConvosoAPIError,
     ConvosoAuthError,
+    ConvosoDataQualityError,
     ConvosoError,
     ConvosoInputError,
     ConvosoInvalidFilterError,
@@ -30,6 +31,7 @@ EXAMPLES: list[ConvosoError] = [
     ConvosoInvalidFilterError("filter", error_code=6026, text="Invalid campaign", parameter="campaign_ids", value="9"),
     ConvosoValidationError("dates", error_code=None, text="Invalid date format"),
     ConvosoResponseError("not an answer"),
+    ConvosoDataQualityError("rules broken", report={"checked": 3, "rules": {}}),
     ConvosoTransientError("busy", retry_after=1.5),
 ]
 

@@ -48,6 +48,7 @@ def test_each_format_round_trips_on_file(convoso_conn: ConvosoEmulator, tmp_path
     expected = _op(date_start="2026-03-01", date_end="2026-03-03").execute({})
     meta = _op(date_start="2026-03-01", date_end="2026-03-03", output_path=f"file://{target}").execute({})
     data = target.read_bytes()
+    quality, digest = meta.pop("quality"), meta.pop("digest")
     assert meta == {
         "path": f"file://{target}",
         "format": fmt,
@@ -56,6 +57,8 @@ def test_each_format_round_trips_on_file(convoso_conn: ConvosoEmulator, tmp_path
         "date_start": "2026-03-01",
         "date_end": "2026-03-03",
     }
+    assert quality["checked"] == 12 and not any(rule["broken"] for rule in quality["rules"].values())
+    assert len(digest) == 16
     back = _read(fmt, data)
     assert [r["user_id"] for r in back] == [r["user_id"] for r in expected]
     if fmt == "csv":

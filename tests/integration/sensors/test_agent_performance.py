@@ -35,7 +35,7 @@ async def _events(trigger: AgentPerformanceTrigger) -> list[dict[str, Any]]:
 def test_poke_true_with_row_count(convoso_conn: ConvosoEmulator) -> None:
     result = _sensor(min_rows=5).poke({})
     assert result.is_done is True
-    assert result.xcom_value == 12
+    assert result.xcom_value["rows"] == 12 and len(result.xcom_value["digest"]) == 16
 
 
 def test_poke_false_when_too_few_rows(convoso_conn: ConvosoEmulator) -> None:
@@ -72,7 +72,7 @@ def test_poke_bad_input_fails_before_network(convoso_conn: ConvosoEmulator) -> N
 
 
 def test_deferrable_returns_at_once_when_data_is_there(convoso_conn: ConvosoEmulator) -> None:
-    assert _sensor(deferrable=True).execute({}) == 12
+    assert _sensor(deferrable=True).execute({})["rows"] == 12
 
 
 def test_deferrable_defers_with_trigger_and_timeout(convoso_conn: ConvosoEmulator) -> None:
@@ -95,7 +95,8 @@ def test_deferrable_defers_with_trigger_and_timeout(convoso_conn: ConvosoEmulato
 
 def test_execute_complete_branches() -> None:
     sensor = _sensor()
-    assert sensor.execute_complete({}, {"status": "success", "message": "12 rows", "rows": 12}) == 12
+    success = {"status": "success", "message": "12 rows", "rows": 12, "digest": "0123456789abcdef"}
+    assert sensor.execute_complete({}, success) == {"rows": 12, "digest": "0123456789abcdef"}
     with pytest.raises(AirflowSensorTimeout):
         sensor.execute_complete({}, {"status": "timeout", "message": "late", "rows": 0})
     with pytest.raises(AirflowSkipException):
@@ -124,7 +125,8 @@ def test_whole_dag_deferring_sensor_then_operator(
     convoso_conn.configure(data_after_requests=3)
     dag_run, xcom = run_dag("sensor_then_pull", logical_date="2026-03-02", conf={"out": str(tmp_path)})
     assert "success" in str(dag_run.state).lower()
-    assert xcom("wait") == 12
+    assert xcom("wait")["rows"] == 12
+    assert xcom("wait")["digest"] == xcom("pull")["digest"]  # the same day, the same rows
     assert xcom("pull")["rows"] == 12
     assert (tmp_path / "2026-03-02.jsonl").read_text().count("\n") == 12
     # one poke on the worker, then the trigger polled until the data appeared, then the pull
@@ -132,7 +134,7 @@ def test_whole_dag_deferring_sensor_then_operator(
     assert date_rows == [0, 0, 0, 12, 12]
     # the poke-mode sensor poked until its own query had data (3 empty answers first)
     assert [r.rows for r in convoso_conn.requests if "user_ids" in r.params] == [0, 0, 0, 1]
-    assert xcom("poke") == 1
+    assert xcom("poke")["rows"] == 1
 
 
 # -- settled data ---------------------------------------------------------------------

@@ -38,7 +38,10 @@ def test_trigger_succeeds_when_data_appears_after_n_requests(convoso_conn: Convo
     trigger = AgentPerformanceTrigger(
         convoso_conn_id="convoso_default", params={"date_start": "2026-03-02"}, poke_interval=0.01
     )
-    assert asyncio.run(_events(trigger)) == [{"status": "success", "message": "12 agent rows available", "rows": 12}]
+    [event] = asyncio.run(_events(trigger))
+    digest = event.pop("digest")
+    assert event == {"status": "success", "message": "12 agent rows available", "rows": 12}
+    assert len(digest) == 16
     assert len(convoso_conn.requests) == 4
 
 
