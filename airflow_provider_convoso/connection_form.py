@@ -36,6 +36,9 @@ EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     "max_response_bytes": {"label": "Max response size (bytes)", "placeholder": "268435456", "type": "integer",
                            "description": "Largest decoded answer accepted, gzip included (default 268435456, "
                                           "256 MiB); a larger one fails the call."},
+    "timezone": {"label": "Account time zone", "placeholder": "UTC", "type": "string",
+                 "description": "The account's IANA time zone, e.g. America/Los_Angeles (default UTC): call-log "
+                                "and productivity times are local to it, and a day's window is built in it."},
 }  # fmt: skip
 
 

@@ -34,6 +34,28 @@ class ClientSettings:
     request_format: RequestFormat = "form"
     verify: bool = True
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    timezone: str = "UTC"
+
+
+def check_timezone(name: Any) -> str:
+    """Validate an IANA time-zone name.
+
+    :param name: e.g. ``"America/Los_Angeles"``.
+    :return: the name, stripped.
+    :raises ConvosoInputError: a name the time-zone database does not know.
+    """
+    import zoneinfo
+
+    text = str(name).strip()
+    try:
+        if not text or text.startswith(("/", ".")):
+            raise ValueError(text)
+        zoneinfo.ZoneInfo(text)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ConvosoInputError(
+            f"timezone must be an IANA time-zone name such as America/Los_Angeles, got {name!r}"
+        ) from None
+    return text
 
 
 def is_loopback(host: str) -> bool:
@@ -141,4 +163,5 @@ def resolve_settings(
         max_response_bytes=_number(
             "max_response_bytes", merged.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES), minimum=1, integer=True
         ),
+        timezone=check_timezone(merged.get("timezone", "UTC")),
     )

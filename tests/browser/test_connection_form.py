@@ -37,7 +37,7 @@ FLAGS = [
 ]
 TOKEN = "tok-BROWSER-SENTINEL-5e1f"
 EXTRAS = ["Timeout (seconds)", "Max retries", "Retry backoff (seconds)", "Max wait between retries (seconds)",
-          "Request format", "Verify TLS", "Max response size (bytes)"]  # fmt: skip
+          "Request format", "Verify TLS", "Max response size (bytes)", "Account time zone"]  # fmt: skip
 
 
 def _free_port() -> int:

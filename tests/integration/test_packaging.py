@@ -60,6 +60,7 @@ def test_provider_info_validates_against_airflows_schema() -> None:
         "request_format",
         "verify",
         "max_response_bytes",
+        "timezone",
     }
 
 

@@ -67,11 +67,22 @@ def test_extras_and_overrides() -> None:
         ({"max_retries": 1.5}, "max_retries must be an integer"),
         ({"request_format": "xml"}, "request_format must be 'form' or 'json'"),
         ({"verify": "maybe"}, "verify must be true or false"),
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone must be an IANA time-zone name"),
+        ({"timezone": "../../etc/passwd"}, "timezone must be an IANA time-zone name"),
+        ({"timezone": "/usr/share/zoneinfo/UTC"}, "timezone must be an IANA time-zone name"),
     ],
 )
 def test_bad_extras_name_the_extra(extra: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         resolve_settings(host=None, port=None, password="t", extra=extra, overrides={})
+
+
+def test_timezone_extra_defaults_to_utc_and_is_kept() -> None:
+    assert resolve_settings(host=None, port=None, password="t", extra={}, overrides={}).timezone == "UTC"
+    settings = resolve_settings(
+        host=None, port=None, password="t", extra={"timezone": " America/Los_Angeles "}, overrides={}
+    )
+    assert settings.timezone == "America/Los_Angeles"
 
 
 def test_missing_token_is_a_clear_error() -> None:
