@@ -12,6 +12,7 @@ import csv
 import glob
 import io
 import json
+import operator
 import os
 import re
 import socket
@@ -265,8 +266,7 @@ def _write_parquet_streamed(
                 raise _Restart
             observe.batch(batch, None)
             arrays = [
-                _arrow_array(pa, field.name, [record.get(field.name) for record in batch], field.type)
-                for field in schema
+                _column_array(pa, field, values) for field, values in zip(schema, _columns(batch, columns), strict=True)
             ]
             group.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
             rows += len(batch)
@@ -276,6 +276,28 @@ def _write_parquet_streamed(
         if group or not rows:
             writer.write_table(pa.Table.from_batches(group, schema=schema))
     return rows
+
+
+def _columns(batch: list[dict[str, Any]], names: list[str]) -> list[tuple[Any, ...]]:
+    """The batch's values by column: one C-level lookup per record and one transpose, where a
+    lookup per value in Python would cost the Parquet write more than its encoding."""
+    if not batch:
+        return [() for _ in names]
+    getter = operator.itemgetter(*names)
+    try:
+        rows = list(map(getter, batch))
+    except KeyError:  # a record without one of the columns: it is null there
+        rows = [tuple(record.get(name) for name in names) for record in batch]
+    return list(zip(*rows, strict=True))
+
+
+def _column_array(pa: Any, field: Any, values: tuple[Any, ...]) -> Any:
+    """One typed column: straight to Arrow when the values already have the column's type
+    (typed records do), else through :func:`_arrow_array`'s conversions."""
+    try:
+        return pa.array(values, type=field.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return _arrow_array(pa, field.name, list(values), field.type)
 
 
 def _write_parquet_inferred(
