@@ -232,6 +232,7 @@ def _write_parquet(
     extra_first: tuple[str, ...],
     normalized: bool,
     observe: Observer = _UNOBSERVED,
+    leading: Sequence[str] | None = None,
 ) -> int:
     """Typed records stream into row groups of :data:`ROW_GROUP_ROWS` under the contract's
     fixed schema. Records with a field outside it, or left as the API sent them, start
@@ -243,7 +244,7 @@ def _write_parquet(
         except _Restart:
             handle.seek(0)
             handle.truncate()
-    return _write_parquet_inferred(pa, pq, handle, records(), extra_first, normalized, observe)
+    return _write_parquet_inferred(pa, pq, handle, records(), extra_first, normalized, observe, leading)
 
 
 def _write_parquet_streamed(
@@ -308,10 +309,12 @@ def _write_parquet_inferred(
     extra_first: tuple[str, ...],
     normalized: bool,
     observe: Observer,
+    leading: Sequence[str] | None = None,
 ) -> int:
     """All columns in memory until the end: fields outside the contract get the type their
-    values have in every row (and, untyped, so do the contract's own fields)."""
-    order = column_order([], extra_first=extra_first)
+    values have in every row (and, untyped, so do the contract's own fields). ``leading``
+    (another endpoint's records) leads the column order instead of the contract's fields."""
+    order = list(leading) if leading is not None else column_order([], extra_first=extra_first)
     fixed = order if normalized else list(extra_first)
     fixed_set = set(fixed)
     chunks: dict[str, list[Any]] = {column: [] for column in fixed}
@@ -348,6 +351,7 @@ def _write(
     normalized: bool,
     csv_escape_formulas: bool = False,
     observe: Observer = _UNOBSERVED,
+    leading: Sequence[str] | None = None,
 ) -> int:
     """Write every record in ``fmt``; returns how many there were."""
     if fmt == "jsonl":
@@ -355,7 +359,7 @@ def _write(
     if fmt == "json":
         return _write_json(handle, records(), observe)
     if fmt == "csv":
-        columns = column_order([], extra_first=extra_first)
+        columns = list(leading) if leading is not None else column_order([], extra_first=extra_first)
         rows, missing = _write_csv(handle, records(), columns, csv_escape_formulas, observe)
         if missing:  # a field outside the contract: start again with a column for it
             handle.seek(0)
@@ -365,7 +369,7 @@ def _write(
     if fmt == "parquet":
         pa, _ = _pyarrow()
         try:
-            return _write_parquet(handle, records, extra_first, normalized, observe)
+            return _write_parquet(handle, records, extra_first, normalized, observe, leading)
         except (OverflowError, pa.ArrowInvalid, pa.ArrowTypeError) as error:
             # The same records fail the same way on every retry: a permanent error.
             raise ConvosoResponseError(f"a value does not fit its Parquet column: {error}") from None
@@ -514,6 +518,7 @@ def write_records(
     normalized: bool = True,
     csv_escape_formulas: bool = False,
     observe: Observer | None = None,
+    columns: Sequence[str] | None = None,
 ) -> tuple[int, int]:
     """Stream ``records()`` into ``path`` as ``fmt``, atomically; returns (rows, bytes).
 
@@ -524,11 +529,14 @@ def write_records(
     can give the contract's fields their fixed types. ``csv_escape_formulas`` prefixes
     ``'`` to CSV text cells that a spreadsheet would run as a formula. ``observe`` (an
     :class:`Observer`) sees each batch before it is written, with its JSON lines for JSONL
-    and JSON so a digest need not encode them again, and may stop the commit.
+    and JSON so a digest need not encode them again, and may stop the commit. ``columns``
+    names the leading CSV and Parquet columns of another endpoint's records (default: the
+    agent-performance contract's); any other field follows, sorted, and Parquet infers
+    column types unless the records are ``normalized`` agent-performance records.
     """
     observer = observe or _UNOBSERVED
     with _atomic(path) as handle:
-        rows = _write(handle, records, fmt, extra_first, normalized, csv_escape_formulas, observer)
+        rows = _write(handle, records, fmt, extra_first, normalized, csv_escape_formulas, observer, columns)
         observer.done()
         size = handle.tell()
     return rows, size

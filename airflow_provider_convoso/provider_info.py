@@ -28,7 +28,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": _INTEGRATION,
-                "python-modules": ["airflow_provider_convoso.operators.agent_performance"],
+                "python-modules": [
+                    "airflow_provider_convoso.operators.agent_performance",
+                    "airflow_provider_convoso.operators.lookups",
+                ],
             }
         ],
         "sensors": [

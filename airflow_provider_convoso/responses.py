@@ -121,8 +121,12 @@ _TRUE = (True, 1, "true", "1")
 _FALSE = (False, 0, "false", "0")
 
 
-def _success(payload: Mapping[str, Any]) -> bool | None:
-    """``success`` as a boolean: ``None`` when it is missing or neither true nor false."""
+def success_flag(payload: Mapping[str, Any]) -> bool | None:
+    """Return ``success`` as a boolean: ``None`` when it is missing or neither true nor false.
+
+    :param payload: a decoded answer.
+    :return: the flag.
+    """
     value = payload.get("success")
     if isinstance(value, str):
         value = value.strip().lower()
@@ -134,10 +138,14 @@ def _success(payload: Mapping[str, Any]) -> bool | None:
     return None
 
 
-def _is_failure(payload: Mapping[str, Any]) -> bool:
-    """An envelope that reports an error: ``success`` false, or no ``success`` and a code other than 200."""
+def is_failure(payload: Mapping[str, Any]) -> bool:
+    """Tell whether an envelope reports an error: ``success`` false, or no ``success`` and a code other than 200.
+
+    :param payload: a decoded answer.
+    :return: whether it is a failure.
+    """
     if "success" in payload:
-        return _success(payload) is False
+        return success_flag(payload) is False
     code = _error_code(payload)
     return code is not None and code != 200
 
@@ -184,9 +192,9 @@ def records_from_payload(
     if isinstance(payload, list):
         data: Any = payload
     elif isinstance(payload, Mapping):
-        if _is_failure(payload):
+        if is_failure(payload):
             raise api_error(payload, params)
-        if "success" in payload and _success(payload) is None:
+        if "success" in payload and success_flag(payload) is None:
             raise ConvosoResponseError(f"'success' is neither true nor false: {snippet(json.dumps(payload)[:400])}")
         if "success" not in payload and "data" not in payload:
             raise ConvosoResponseError(f"not an answer (no 'success', no 'data'): {snippet(json.dumps(payload)[:400])}")
@@ -375,7 +383,7 @@ def _raw_records(content: bytes | memoryview, envelope: dict[str, Any]) -> Itera
         small = {key: msgspec.json.decode(raw) for key, raw in members.items()}
     except _NOT_JSON:
         raise _NotStreamable from None
-    if data is None or _success(small) is not True:
+    if data is None or success_flag(small) is not True:
         raise _NotStreamable  # a failure, an odd 'success' or none, no 'data': judged whole
     data = memoryview(data)  # the bytes of the body that hold the records
     kind = _first_byte(data)

@@ -660,6 +660,30 @@ class ConvosoHook(BaseHook):
                 return _count(content, query.to_params())
             return await asyncio.to_thread(_count, content, query.to_params())
 
+    def fetch_payload(self, query: Query) -> Any:
+        """Return the decoded JSON of one answered call, retried (any endpoint).
+
+        :param query: what to ask for.
+        :return: the decoded answer; a body that is not JSON raises ``ConvosoResponseError``.
+        """
+        from airflow_provider_convoso.responses import decode_json
+
+        content = self.fetch_content(query)
+        with self.explained():
+            return decode_json(content)
+
+    def get_lookup(self, table: str, **options: Any) -> list[dict[str, Any]]:
+        """Return a whole lookup table: ``users``, ``campaigns``, ``lists`` or ``statuses``.
+
+        :param table: the table.
+        :param options: ``user`` (search terms) for users, ``query`` for statuses.
+        :return: the records, every id a string (see :mod:`airflow_provider_convoso.lookups`).
+        """
+        from airflow_provider_convoso.lookups import load
+
+        with self.explained():
+            return load(table, self.fetch_payload, **options)
+
     def fingerprint(self, query: Query) -> tuple[int, str]:
         """Count the rows of one call and digest them, typed a batch at a time, none kept.
 

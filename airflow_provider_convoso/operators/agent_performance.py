@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_convoso.compat import (
-    BaseOperator,
-    asset,
-    is_asset_alias,
-    object_storage_path,
-)
-from airflow_provider_convoso.exceptions import ConvosoInputError
+from airflow_provider_convoso.compat import BaseOperator
 from airflow_provider_convoso.hooks.convoso import LOOP_INLINE_BYTES, MAX_CONCURRENCY, ConvosoHook, warn_on_total
+from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput
 from airflow_provider_convoso.queries import AgentPerformanceQuery, QueryArguments
 
 if TYPE_CHECKING:
     from airflow_provider_convoso.inspection import Inspection
     from airflow_provider_convoso.spool import BodySpool
 
-DEFAULT_MAX_XCOM_BYTES = 1024 * 1024
 _PROGRESS_EVERY_S = 5.0
 
 
-class AgentPerformanceOperator(QueryArguments, BaseOperator):
+class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
     """Pull agent performance from Convoso and return it, or write it to object storage.
 
     With no ``output_path`` the typed records go to XCom (guarded by ``max_xcom_bytes``).
@@ -113,13 +106,11 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
     # -- execution ---------------------------------------------------------------------
 
     def execute(self, context: Any) -> Any:
-        from airflow_provider_convoso.output import check_output_path, resolve_format
+        from airflow_provider_convoso.output import resolve_format
         from airflow_provider_convoso.spool import BodySpool
 
         query = self.query()
         fmt = resolve_format(self.output_format, self.output_path)
-        if self.output_path:
-            check_output_path(str(self.output_path))
         days = query.by_day() if self.split_by_day else []
         path = self._storage_path() if self.output_path else None
         if not self.split_by_day:
@@ -146,7 +137,7 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
         hook = ConvosoHook(convoso_conn_id=self.convoso_conn_id)
         try:
             if spool is None and path is None:
-                return self._to_xcom(hook.fetch(query, normalize=self.normalize), inspection)
+                return self._checked_for_xcom(hook.fetch(query, normalize=self.normalize), inspection)
             if spool is None:
                 single = [(None, hook.fetch_content(query))]
             else:
@@ -167,7 +158,7 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
 
         if path is None:
             with hook.explained():
-                return self._to_xcom(list(records()), inspection)
+                return self._checked_for_xcom(list(records()), inspection)
         with hook.explained():
             rows, size = write_records(
                 path,
@@ -178,9 +169,9 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
                 csv_escape_formulas=self.csv_escape_formulas,
                 observe=inspection,
             )
-        self._written = uri = storage_uri(str(self.output_path))
+        uri = storage_uri(str(self.output_path))
         self.log.info("Wrote %d agent rows (%d bytes, %s) to %s", rows, size, fmt, uri)
-        self._add_asset_events(context, uri)
+        self._wrote(context, uri)
         summary: dict[str, Any] = {
             "path": uri,
             "format": fmt,
@@ -193,17 +184,6 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
         if totals and all(total is not None for total in totals):
             summary["total_reported"] = sum(total for total in totals if total is not None)
         return summary
-
-    def _storage_path(self) -> Any:
-        """The output location, resolved before any request so a bad path fails first."""
-        try:
-            path = object_storage_path(str(self.output_path), self.output_conn_id or None)
-            path.fs  # noqa: B018 - 2.11 resolves the filesystem lazily; resolve it now
-        except ValueError as error:
-            raise ConvosoInputError(f"output_path {self.output_path!r} is not usable: {error}") from None
-        if path.protocol in ("", "file", "local") and path.is_dir():
-            raise ConvosoInputError(f"output_path {self.output_path!r} is an existing folder, not a file")
-        return path
 
     def _fetch_by_day(self, hook: ConvosoHook, days: list[AgentPerformanceQuery], spool: BodySpool) -> None:
         """Each day's answer into ``spool``: one request per day, at most ``max_concurrency``
@@ -255,43 +235,6 @@ class AgentPerformanceOperator(QueryArguments, BaseOperator):
             await asyncio.gather(*fetchers, return_exceptions=True)
             await hook.aclose()
 
-    def _to_xcom(self, records: list[dict[str, Any]], inspection: Inspection) -> list[dict[str, Any]]:
+    def _checked_for_xcom(self, records: list[dict[str, Any]], inspection: Inspection) -> list[dict[str, Any]]:
         inspection.inspect(records)
-        size = len(json.dumps(records).encode("utf-8"))
-        if size > self.max_xcom_bytes:
-            raise ConvosoInputError(
-                f"the result is {size} bytes ({len(records)} rows), over max_xcom_bytes={self.max_xcom_bytes}: "
-                "set output_path to write it to object storage instead of XCom"
-            )
-        return records
-
-    def _add_asset_events(self, context: Any, uri: str) -> None:
-        """Airflow 3: attach the written path to every ``AssetAlias`` in ``outlets``."""
-        aliases = [outlet for outlet in (self.outlets or []) if is_asset_alias(outlet)]
-        if not aliases:
-            return
-        events = context["outlet_events"]
-        for alias in aliases:
-            events[alias].add(asset(uri))
-
-    # -- lineage -----------------------------------------------------------------------
-
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """OpenLineage: Convoso agent performance in, the written object out (when one was)."""
-        if not self._written:
-            return None
-        try:
-            from airflow.providers.common.compat.openlineage.facet import Dataset
-            from airflow.providers.openlineage.extractors import OperatorLineage
-        except ImportError:
-            return None
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(self._written)
-        scheme = parts.scheme or "file"
-        namespace = f"{scheme}://{parts.netloc}" if parts.netloc else scheme
-        name = parts.path if scheme == "file" or not parts.netloc else parts.path.lstrip("/")
-        return OperatorLineage(
-            inputs=[Dataset(namespace="convoso", name="agent-performance")],
-            outputs=[Dataset(namespace=namespace, name=name)],
-        )
+        return self._to_xcom(records)

@@ -36,6 +36,23 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 ENDPOINT = "/v1/agent-performance/search"
+#: The lookup endpoints, path -> the emulator method that answers it.
+LOOKUP_ENDPOINTS = {
+    "/v1/users/search": "users_answer",
+    "/v1/campaigns/search": "campaigns_answer",
+    "/v1/lists/search": "lists_answer",
+    "/v1/status/search": "statuses_answer",
+}
+_STATUS_NAMES = {
+    "A": "Answering Machine",
+    "NI": "Not Interested",
+    "NC": "No Contact",
+    "B": "Busy",
+    "DNC": "Do Not Call",
+    "CALLBK": "Call Back",
+    "1": "Sale",
+    "2": "Follow Up",
+}
 FAULT_KINDS: tuple[str, ...] = ("429", "500", "502", "503", "504", "timeout", "reset", "truncated", "slow")
 SHAPES = ("list", "data", "keyed")
 ERROR_SHAPES = ("contract", "code_text")
@@ -109,6 +126,9 @@ class _Knobs:
     changing_requests: int = 0
     changing_seconds: float = 0.0
     inconsistent_every: int = 0
+    limit_clamp: int = 0
+    user_key_mismatches: int = 0
+    users_require_filter: bool = False
 
 
 class ConvosoEmulator:
@@ -207,7 +227,11 @@ class ConvosoEmulator:
         until T seconds after the knob was set; the same agents answer throughout),
         inconsistent_every (every Nth agent's record breaks the contract's relations: its
         total_time is 10 minutes longer than its parts, its talk_sec_pt 5 points off, and
-        human_answered one more than calls leaves room for).
+        human_answered one more than calls leaves room for), limit_clamp (paged endpoints
+        answer at most this many rows a page, whatever limit was asked, and echo it),
+        user_key_mismatches (the first N users of users/search are keyed by a number other
+        than their id, as in Convoso's example), users_require_filter (users/search without
+        ``user`` answers 6005 "Missing users", as the help page's "required" suggests).
         """
         with self._lock:
             for name, given in knobs.items():
@@ -432,6 +456,150 @@ class ConvosoEmulator:
         rows = self.records(params, self._progress(params)) if self._data_ready(params) else []
         return self._shape(rows)
 
+    # -- lookup tables ------------------------------------------------------------------
+
+    def _code_error(self, code: int, text: str) -> dict[str, Any]:
+        return {"success": False, "code": code, "text": text}
+
+    def _page(self, params: dict[str, str], default_limit: int) -> tuple[int, int] | dict[str, Any]:
+        """``(offset, limit)`` as a paged endpoint reads them, or the 7231 error."""
+        try:
+            offset = int(params.get("offset", "0"))
+            limit = int(params.get("limit", str(default_limit)))
+        except ValueError:
+            return self._code_error(7231, "Invalid offset value")
+        if offset < 0 or limit < 1:
+            return self._code_error(7231, "Invalid offset value")
+        clamp = self._knobs.limit_clamp
+        return offset, min(limit, clamp) if clamp > 0 else limit
+
+    def user_records(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every user as users/search keys and sends it: ``(key, record)``."""
+        out = []
+        for index, agent in enumerate(self.agents):
+            first, _, last = agent.name.partition(" ")
+            record = {
+                "id": int(agent.user_id),
+                "email": f"{first}.{last}.{agent.user_id}@example.com".lower(),
+                "first_name": first,
+                "last_name": last,
+                "acl_access_profile": 3,
+                "user_level": 1,
+                "status": "Y",
+                "local_gmt": "-8.00",
+                "created_at": "2024-02-05T09:14:02-0800",
+                "last_login": None if index % 3 else f"{self.today.isoformat()} 08:01:00",
+                "extension": [400000 + index],
+            }
+            key = agent.user_id if index >= self._knobs.user_key_mismatches else f"9{agent.user_id}"
+            out.append((key, record))
+        return out
+
+    def users_answer(self, params: dict[str, str]) -> dict[str, Any]:
+        """users/search: an object keyed by user id, paged, totals as strings."""
+        terms = [term.strip().lower() for term in params.get("user", "").split(",") if term.strip()]
+        if not terms and self._knobs.users_require_filter:
+            return self._code_error(6005, "Missing users")
+        page = self._page(params, 20)
+        if isinstance(page, dict):
+            return page
+        offset, limit = page
+        users = [
+            (key, record)
+            for key, record in self.user_records()
+            if not terms
+            or any(term in str(record[name]).lower() for term in terms for name in ("email", "first_name", "last_name"))
+        ]
+        chosen = users[offset : offset + limit]
+        return {
+            "success": True,
+            "data": {"offset": offset, "limit": str(limit), "total": str(len(users)), "results": dict(chosen)},
+        }
+
+    def campaigns_answer(self, params: dict[str, str]) -> dict[str, Any]:
+        """campaigns/search: every campaign, ``last_call_date`` a PHP date object or null."""
+        dates = [
+            {
+                "date": f"{self.today.isoformat()} 17:59:02.000000",
+                "timezone_type": 3,
+                "timezone": "America/Los_Angeles",
+            },
+            {"date": f"{self.today.isoformat()} 09:30:00", "timezone_type": 3, "timezone": "UTC"},
+            {"date": self.today.isoformat(), "timezone_type": 3, "timezone": "America/New_York"},
+            None,
+        ]
+        data = [
+            {
+                "id": int(campaign),
+                "name": f"Campaign {campaign}",
+                "status": "Y",
+                "last_call_date": dates[i % len(dates)],
+            }
+            for i, campaign in enumerate(self.campaigns)
+        ]
+        return {"success": True, "data": data}
+
+    def lists_answer(self, params: dict[str, str]) -> dict[str, Any]:
+        """lists/search for one status (``1`` active, ``0`` inactive); ``id`` narrows it."""
+        status = params.get("status", "1")
+        owners = {x: sorted(a.campaigns)[0] for a in self.agents for x in sorted(a.lists)}
+        rows = []
+        for index, list_id in enumerate(self.lists):
+            active = index % 3 != 2
+            called: Any = [
+                None,
+                f"{self.today.isoformat()} 10:00:00",
+                {"date": f"{self.today.isoformat()} 11:00:00.000000", "timezone_type": 3, "timezone": "UTC"},
+            ][index % 3]
+            row = {
+                "id": int(list_id),
+                "name": f"List {list_id}",
+                "status": "Y" if active else "N",
+                "campaign_id": owners.get(list_id, self.campaigns[0]),
+                "last_called_at": called,
+            }
+            if (status == "1") == active:
+                rows.append(row)
+        if "id" in params:
+            rows = [row for row in rows if str(row["id"]) == params["id"]]
+            if not rows:
+                return self._code_error(6002, "No such List")
+        return {"success": True, "data": rows}
+
+    def statuses_answer(self, params: dict[str, str]) -> dict[str, Any]:
+        """status/search: dispositions; each carries its own ``success`` flag (``Y``/``N``)."""
+        query = params.get("query", "").strip().lower()
+        data = []
+        for index, code in enumerate(self.statuses):
+            name = _STATUS_NAMES.get(code, f"Status {code}")
+            if query and query not in code.lower() and query not in name.lower():
+                continue
+            data.append(
+                {
+                    "status": code,
+                    "name": name,
+                    "final": "Y",
+                    "reached": "Y" if code not in ("NC", "B") else "N",
+                    "success": "Y" if code == "1" else "N",
+                    "dnc": "Y" if code == "DNC" else "N",
+                    "callback": "Y" if code == "CALLBK" else "N",
+                    "contact": "Y" if code in ("NI", "1", "2", "CALLBK") else "N",
+                    "voicemail": "Y" if code == "A" else "N",
+                    "custom_status": "N",
+                    "workflow_dispositon_event_option": index % 2,
+                }
+            )
+        return {"success": True, "code": 200, "data": data}
+
+    def answer_path(self, path: str, params: dict[str, str], token: str | None) -> dict[str, Any] | list[Any]:
+        """The JSON any endpoint sends (no faults applied)."""
+        if path == ENDPOINT:
+            return self.answer(params, token)
+        if token != self.token:
+            return self._code_error(5001, "Auth token is invalid")
+        answered: dict[str, Any] = getattr(self, LOOKUP_ENDPOINTS[path])(params)
+        return answered
+
     def _shape(self, rows: list[dict[str, Any]]) -> dict[str, Any] | list[Any]:
         knobs = self._knobs
         if knobs.shape == "list":
@@ -461,6 +629,19 @@ def _break_relations(record: dict[str, Any], sums: dict[str, int]) -> None:
     record["total_time"] = _hms(sums["total"] + 600)
     record["talk_sec_pt"] = round(record["talk_sec_pt"] + 5.0, 1)
     record["human_answered"] = record["human_answered"] + 1
+
+
+_ALL_ENDPOINTS = frozenset({ENDPOINT, *LOOKUP_ENDPOINTS})
+
+
+def _rows_in(payload: Any) -> int:
+    """How many records an answer carries, whatever its endpoint's envelope."""
+    if isinstance(payload, list):
+        return len(payload)
+    data = payload.get("data")
+    if isinstance(data, dict) and isinstance(data.get("results"), dict | list):
+        return len(data["results"])
+    return len(data) if isinstance(data, list | dict) else 0
 
 
 def _pct(part: int, whole: int) -> float:
@@ -580,7 +761,7 @@ class _Handler(BaseHTTPRequestHandler):
             owner.max_in_flight = max(owner.max_in_flight, owner._in_flight)
             owner.requests.append(record)
             knobs = owner._knobs
-            fault = owner._next_fault(params) if record.path == ENDPOINT else None
+            fault = owner._next_fault(params) if record.path in _ALL_ENDPOINTS else None
             latency = knobs.latency
         record.fault = fault
         self._answer_at = record.started + latency  # the emulator's own work is part of the latency
@@ -593,7 +774,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, record: RequestRecord, params: dict[str, str], token: str | None, fault: str | None) -> None:
         owner, knobs = self.owner, self.owner._knobs
-        if record.path != ENDPOINT:
+        if record.path not in _ALL_ENDPOINTS:
             self._send(record, 404, _HTML.format(code=404, reason="Not Found").encode(), "text/html")
             return
         if fault == "timeout":
@@ -612,9 +793,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(record, code, _HTML.format(code=code, reason=reason).encode(), "text/html", headers)
             return
         with owner._lock:
-            payload = owner.answer(params, token)
+            payload = owner.answer_path(record.path, params, token)
         body = json.dumps(payload).encode()
-        record.rows = len(payload) if isinstance(payload, list) else len(payload.get("data") or [])
+        record.rows = _rows_in(payload)
         if knobs.not_ready_status != 200 and record.rows == 0 and token == owner.token:
             code = knobs.not_ready_status
             self._send(record, code, _HTML.format(code=code, reason="Not Ready").encode(), "text/html")
