@@ -69,6 +69,11 @@ class ConvosoInvalidFilterError(ConvosoAPIError):
         self.value = value
 
 
+class ConvosoOffsetError(ConvosoAPIError):
+    """Code 7231 "Invalid offset value": a page past the endpoint's offset cap (a window with
+    more rows than one filter set can reach)."""
+
+
 class ConvosoValidationError(ConvosoAPIError):
     """The API rejected a date (``Invalid date format``)."""
 
@@ -142,16 +147,23 @@ FILTER_ERROR_CODES: dict[int, str] = {
     6050: "status_ids",
 }
 AUTH_ERROR_CODES = frozenset({5001})
+#: "Invalid offset value": an offset past the endpoint's cap.
+OFFSET_ERROR_CODE = 7231
+#: Call logs (log/retrieve): code -> the filter it rejects.
+CALL_LOG_FILTER_CODES: dict[int, str] = {6002: "list_id", 6004: "campaign_id", 6006: "user_id", 6030: "queue_id"}
 
 __all__ = [
     "AUTH_ERROR_CODES",
+    "CALL_LOG_FILTER_CODES",
     "FILTER_ERROR_CODES",
+    "OFFSET_ERROR_CODE",
     "ConvosoAPIError",
     "ConvosoAuthError",
     "ConvosoDataQualityError",
     "ConvosoError",
     "ConvosoInputError",
     "ConvosoInvalidFilterError",
+    "ConvosoOffsetError",
     "ConvosoPermanentError",
     "ConvosoResponseError",
     "ConvosoTransientError",

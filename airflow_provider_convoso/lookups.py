@@ -11,14 +11,13 @@ a ``success`` flag of their own.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
 from airflow_provider_convoso.queries import CampaignsQuery, ListsQuery, Query, StatusQuery, UsersQuery
-from airflow_provider_convoso.responses import api_error, is_failure, snippet, success_flag
+from airflow_provider_convoso.responses import data_of, snippet
 
 #: The tables :func:`load` knows.
 TABLES = ("users", "campaigns", "lists", "statuses")
@@ -31,24 +30,6 @@ _SPELT = "workflow_disposition_event_option"
 _log = logging.getLogger(__name__)
 
 Fetch = Callable[[Query], Any]
-
-
-def data_of(payload: Any, params: Mapping[str, str] | None = None) -> Any:
-    """Return the ``data`` of a successful envelope; a failure raises its typed error.
-
-    Only the envelope's ``success`` is judged (status records carry their own flag).
-
-    :param payload: the decoded answer.
-    :param params: the request's parameters, for the error message.
-    :return: ``data`` (``None`` when absent).
-    """
-    if not isinstance(payload, Mapping):
-        raise ConvosoResponseError(f"not an answer: the body is a JSON {type(payload).__name__}, not an object")
-    if is_failure(payload):
-        raise api_error(payload, params)
-    if success_flag(payload) is not True:
-        raise ConvosoResponseError(f"not a successful answer: {snippet(json.dumps(payload)[:400])}")
-    return payload.get("data")
 
 
 def _items(data: Any, what: str) -> list[Any]:

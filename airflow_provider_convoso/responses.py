@@ -22,9 +22,11 @@ import msgspec
 from airflow_provider_convoso.exceptions import (
     AUTH_ERROR_CODES,
     FILTER_ERROR_CODES,
+    OFFSET_ERROR_CODE,
     ConvosoAPIError,
     ConvosoAuthError,
     ConvosoInvalidFilterError,
+    ConvosoOffsetError,
     ConvosoResponseError,
     ConvosoTransientError,
     ConvosoValidationError,
@@ -88,11 +90,17 @@ def _error_text(payload: Mapping[str, Any]) -> str:
     return "no error text"
 
 
-def api_error(payload: Mapping[str, Any], params: Mapping[str, str] | None = None) -> ConvosoAPIError:
+def api_error(
+    payload: Mapping[str, Any],
+    params: Mapping[str, str] | None = None,
+    filter_codes: Mapping[int, str] = FILTER_ERROR_CODES,
+) -> ConvosoAPIError:
     """The typed error for a ``success: false`` answer, in either shape the API uses.
 
     ``params`` are the request parameters (never the token), so the message can name the
-    value the API rejected.
+    value the API rejected; ``filter_codes`` maps the endpoint's filter error codes to the
+    parameter each rejects (agent performance's by default). Code 7231 is
+    :class:`ConvosoOffsetError`; any other code keeps its code and text.
     """
     params = params or {}
     code = _error_code(payload)
@@ -101,8 +109,15 @@ def api_error(payload: Mapping[str, Any], params: Mapping[str, str] | None = Non
     suffix = f" (error code {code})" if code is not None else ""
     if code in AUTH_ERROR_CODES or (code is None and ("auth" in lowered or "token" in lowered)):
         return ConvosoAuthError(f"Convoso rejected the auth token: {text}{suffix}", error_code=code, text=text)
-    if isinstance(code, int) and code in FILTER_ERROR_CODES:
-        parameter = FILTER_ERROR_CODES[code]
+    if code == OFFSET_ERROR_CODE:
+        return ConvosoOffsetError(
+            f"Convoso refused offset={params.get('offset')!r}: {text}{suffix}; the window holds more rows than "
+            "one filter set can page through",
+            error_code=code,
+            text=text,
+        )
+    if isinstance(code, int) and code in filter_codes:
+        parameter = filter_codes[code]
         value = params.get(parameter)
         return ConvosoInvalidFilterError(
             f"Convoso rejected {parameter}={value!r}: {text}{suffix}",
@@ -115,6 +130,28 @@ def api_error(payload: Mapping[str, Any], params: Mapping[str, str] | None = Non
         sent = ", ".join(f"{name}={params[name]!r}" for name in _DATE_PARAMS if name in params) or "no dates"
         return ConvosoValidationError(f"Convoso rejected the dates ({sent}): {text}", error_code=code, text=text)
     return ConvosoAPIError(f"Convoso API error: {text}{suffix}", error_code=code, text=text)
+
+
+def data_of(
+    payload: Any, params: Mapping[str, str] | None = None, filter_codes: Mapping[int, str] = FILTER_ERROR_CODES
+) -> Any:
+    """Return the ``data`` of a successful ``{"success": true, "data": ...}`` envelope.
+
+    A failure raises its typed error (:func:`api_error`); anything but a successful
+    envelope is :class:`ConvosoResponseError`. Only the envelope's ``success`` is judged.
+
+    :param payload: the decoded answer.
+    :param params: the request's parameters, for the error message.
+    :param filter_codes: the endpoint's filter error codes.
+    :return: ``data`` (``None`` when absent).
+    """
+    if not isinstance(payload, Mapping):
+        raise ConvosoResponseError(f"not an answer: the body is a JSON {type(payload).__name__}, not an object")
+    if is_failure(payload):
+        raise api_error(payload, params, filter_codes)
+    if success_flag(payload) is not True:
+        raise ConvosoResponseError(f"not a successful answer: {snippet(json.dumps(payload)[:400])}")
+    return payload.get("data")
 
 
 _TRUE = (True, 1, "true", "1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import io
 import json
@@ -34,7 +35,7 @@ from airflow_provider_convoso.exceptions import (
     ConvosoTransientError,
     redact,
 )
-from airflow_provider_convoso.queries import AgentPerformanceQuery, Query
+from airflow_provider_convoso.queries import AgentPerformanceQuery, CallLogsQuery, Query
 
 # httpx, aiohttp, tenacity and the parsing modules are imported where they are used: the
 # DAG processor imports this module with every DAG file that uses the operator or the sensor.
@@ -43,7 +44,9 @@ if TYPE_CHECKING:
     import httpx
     from tenacity import RetryCallState
 
+    from airflow_provider_convoso.calllogs import Page
     from airflow_provider_convoso.settings import ClientSettings
+    from airflow_provider_convoso.spool import BodySpool
 
 
 def _transport_error(error: Exception) -> ConvosoError:
@@ -190,6 +193,35 @@ def _fingerprint(content: bytes, params: Mapping[str, str]) -> tuple[int, str]:
     digest = RecordDigest().add_all(iter_records(content, params, envelope=envelope))
     warn_on_total(envelope, digest.rows)
     return digest.rows, digest.hexdigest()
+
+
+def _read_json_page(content: bytes, query: Query) -> Page:
+    from airflow_provider_convoso.calllogs import read_page
+    from airflow_provider_convoso.responses import decode_json
+
+    return read_page(decode_json(content), query.to_params())
+
+
+@dataclasses.dataclass
+class _Window:
+    """A call-log window being read: its bounds, pass, pages left and the ids seen."""
+
+    start: str
+    end: str
+    attempt: int
+    total_found: int = 0
+    pending: int = 0
+    ids: set[str] = dataclasses.field(default_factory=set)
+
+
+@dataclasses.dataclass
+class CallLogStats:
+    """What :meth:`ConvosoHook.afetch_call_log_pages` read: windows (with ``total_found``),
+    pages, and how many times a window was halved."""
+
+    windows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    pages: int = 0
+    splits: int = 0
 
 
 def warn_on_total(envelope: Mapping[str, Any], rows: int) -> int | None:
@@ -683,6 +715,110 @@ class ConvosoHook(BaseHook):
 
         with self.explained():
             return load(table, self.fetch_payload, **options)
+
+    async def afetch_call_log_pages(
+        self, query: CallLogsQuery, spool: BodySpool, *, max_concurrency: int = 4
+    ) -> CallLogStats:
+        """Fetch every page of a call-log window into ``spool``, splitting windows that are too large.
+
+        Pages go ``max_concurrency`` at a time on the async client. A window whose first
+        page reports a ``total_found`` over the offset cap is halved (again while needed);
+        otherwise its other pages are asked for at offsets stepped by the rows the first
+        page returned (a server that clamps ``limit`` is followed, not trusted to echo it).
+        A window whose distinct ids fall short of its ``total_found`` is read once more,
+        then logged at WARNING. The spool keys sort by window start, pass and offset.
+
+        :param query: the window, filters and page size.
+        :param spool: where each page's body goes.
+        :param max_concurrency: requests in flight at once (at most :data:`MAX_CONCURRENCY`).
+        :return: what was read, per window.
+        """
+        from airflow_provider_convoso.calllogs import halve
+
+        stats = CallLogStats()
+        work: asyncio.Queue[tuple[CallLogsQuery, int, _Window]] = asyncio.Queue()
+        cap = CallLogsQuery.OFFSET_CAP
+
+        async def get(page_query: CallLogsQuery) -> tuple[bytes, Page]:
+            body = await self.afetch_content(page_query)
+            with self.explained():
+                if len(body) <= LOOP_INLINE_BYTES:
+                    return body, _read_json_page(body, page_query)
+                return body, await asyncio.to_thread(_read_json_page, body, page_query)
+
+        def open_window(window_query: CallLogsQuery, attempt: int) -> None:
+            window = _Window(window_query.start_time, window_query.end_time, attempt)
+            work.put_nowait((window_query, 0, window))
+
+        async def handle(page_query: CallLogsQuery, window: _Window) -> None:
+            body, page = await get(page_query)
+            stats.pages += 1
+            first = page_query.offset == 0
+            if first and page.total_found > cap + page_query.limit:
+                for start, end in halve(page_query.start_time, page_query.end_time):
+                    open_window(page_query.window(start, end), 0)
+                stats.splits += 1
+                return
+            key = f"{window.start}|{window.attempt}|{page_query.offset:08d}"
+            if len(body) > LOOP_INLINE_BYTES:
+                await asyncio.to_thread(spool.add, key, body)
+            else:
+                spool.add(key, body)
+            window.ids.update(str(row.get("id")) for row in page.rows)
+            if first:  # the window's other pages, stepped by the rows this one returned
+                window.total_found = page.total_found
+                step = len(page.rows)
+                offsets = range(step, page.total_found, step) if step else range(0)
+                window.pending = len(offsets)
+                for offset in offsets:
+                    work.put_nowait((page_query.page(offset), offset, window))
+            else:
+                window.pending -= 1
+            if window.pending == 0:
+                finish(page_query, window)
+
+        def finish(page_query: CallLogsQuery, window: _Window) -> None:
+            distinct = len(window.ids)
+            if distinct < window.total_found and window.attempt == 0:
+                self.log.info(
+                    "Call logs %s - %s: %d distinct rows of %d found; reading the window again",
+                    window.start, window.end, distinct, window.total_found,
+                )  # fmt: skip
+                open_window(page_query.window(window.start, window.end), 1)
+                return
+            if distinct < window.total_found:
+                self.log.warning(
+                    "Call logs %s - %s: %d distinct rows of the %d the service reported, after reading it twice",
+                    window.start, window.end, distinct, window.total_found,
+                )  # fmt: skip
+            stats.windows.append(
+                {"start_time": window.start, "end_time": window.end, "total_found": window.total_found}
+            )
+            window.ids = set()
+
+        async def worker() -> None:
+            while True:
+                page_query, _, window = await work.get()
+                try:
+                    await handle(page_query, window)
+                finally:
+                    work.task_done()
+
+        open_window(query.page(0), 0)
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(max_concurrency, MAX_CONCURRENCY))]
+        done = asyncio.ensure_future(work.join())
+        try:
+            while not done.done():
+                finished, _ = await asyncio.wait([done, *workers], return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    if task is not done:
+                        task.result()  # a worker only ends by failing: the first error ends the read
+        finally:
+            for task in [*workers, done]:
+                task.cancel()
+            await asyncio.gather(*workers, done, return_exceptions=True)
+        stats.windows.sort(key=lambda window: str(window["start_time"]))
+        return stats
 
     def fingerprint(self, query: Query) -> tuple[int, str]:
         """Count the rows of one call and digest them, typed a batch at a time, none kept.

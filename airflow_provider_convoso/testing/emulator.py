@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 ENDPOINT = "/v1/agent-performance/search"
+CALL_LOG_ENDPOINT = "/v1/log/retrieve"
 #: The lookup endpoints, path -> the emulator method that answers it.
 LOOKUP_ENDPOINTS = {
     "/v1/users/search": "users_answer",
@@ -129,6 +130,10 @@ class _Knobs:
     limit_clamp: int = 0
     user_key_mismatches: int = 0
     users_require_filter: bool = False
+    timezone: str = "UTC"
+    calls_per_agent: float = 1.0
+    shortfall_requests: int = 0
+    late_rows_until_request: int = 0
 
 
 class ConvosoEmulator:
@@ -175,6 +180,8 @@ class ConvosoEmulator:
         self._started_at = time.monotonic()
         self._change_requests: dict[str, int] = {}
         self._changing_since = time.monotonic()
+        self._call_log_requests = 0
+        self._calls_cache: dict[tuple[dt.date, str, float], list[tuple[str, int, int, int]]] = {}
         self._in_flight = 0
         self.max_in_flight = 0
         self.requests: list[RequestRecord] = []
@@ -231,7 +238,13 @@ class ConvosoEmulator:
         answer at most this many rows a page, whatever limit was asked, and echo it),
         user_key_mismatches (the first N users of users/search are keyed by a number other
         than their id, as in Convoso's example), users_require_filter (users/search without
-        ``user`` answers 6005 "Missing users", as the help page's "required" suggests).
+        ``user`` answers 6005 "Missing users", as the help page's "required" suggests),
+        timezone (the account's zone: call-log times are local to it, and a day has 23 or
+        25 hours on a DST change), calls_per_agent (scales each agent's calls a day, for
+        large call-log days; 1 keeps them equal to agent performance's ``calls``),
+        shortfall_requests (the first N call-log requests report one row more in
+        ``total_found`` than can be read), late_rows_until_request (every 50th call is
+        missing from call-log answers until that many call-log requests were made).
         """
         with self._lock:
             for name, given in knobs.items():
@@ -591,12 +604,176 @@ class ConvosoEmulator:
             )
         return {"success": True, "code": 200, "data": data}
 
+    # -- call logs ------------------------------------------------------------------------
+
+    def day_calls(self, day: dt.date) -> list[tuple[str, int, int, int]]:
+        """A local day's calls in time order: ``(call_date, agent index or -1, n, seconds)``.
+
+        Each agent makes its agent-performance ``calls`` for the day (times
+        ``calls_per_agent``), spread over its logged-in time from a local 08:00 start; the
+        dialer's System User (666666) logs a call every 15 minutes of real time from local
+        midnight to the next, so a DST day has 92 or 100 of them instead of 96. Cached per day.
+        """
+        import zoneinfo
+
+        knobs = self._knobs
+        key = (day, knobs.timezone, knobs.calls_per_agent)
+        cached = self._calls_cache.get(key)
+        if cached is not None:
+            return cached
+        zone = zoneinfo.ZoneInfo(knobs.timezone)
+        utc = dt.timezone.utc
+        midnight = dt.datetime.combine(day, dt.time(0), zone).astimezone(utc)
+        next_midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone).astimezone(utc)
+        calls: list[tuple[str, int, int, int]] = []
+
+        def local(instant: dt.datetime) -> str:
+            return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+        for index, agent in enumerate(self.agents):
+            metrics = self.day_metrics(agent, day)
+            if not metrics:
+                continue
+            count = max(1, round(metrics["calls"] * knobs.calls_per_agent))
+            start = dt.datetime.combine(day, dt.time(8, index % 60), zone).astimezone(utc)
+            spacing = metrics["total"] / count
+            talk = metrics["talk"] // max(1, metrics["human"])
+            for n in range(count):
+                calls.append((local(start + dt.timedelta(seconds=n * spacing)), index, n, talk))
+        instant, n = midnight, 0
+        while instant < next_midnight:
+            calls.append((local(instant), -1, n, 0))
+            instant += dt.timedelta(minutes=15)
+            n += 1
+        calls.sort(key=lambda call: (call[0], call[1], call[2]))
+        if len(self._calls_cache) > 8:
+            self._calls_cache.clear()
+        self._calls_cache[key] = calls
+        return calls
+
+    def _call_record(self, day: dt.date, seq: int, call: tuple[str, int, int, int], recordings: bool) -> dict[str, Any]:
+        when, index, n, talk = call
+        call_id = str(day.toordinal() * 1_000_000 + seq)
+        if index < 0:
+            status, status_name, user_id, user, length = "NA", "No Answer", "666666", "System User", "0"
+            campaign, list_id, term = self.campaigns[n % len(self.campaigns)], self.lists[n % len(self.lists)], "NONE"
+        else:
+            agent = self.agents[index]
+            metrics = self.day_metrics(agent, day) or {"human": 0, "am": 0}
+            human, am = metrics["human"], metrics["am"]
+            kind = n % max(1, metrics.get("calls", 1))
+            status, status_name = ("1", "Sale") if kind < human else ("A", "Answering Machine")
+            if kind >= human + am:
+                status, status_name = "NC", "No Contact"
+            user_id, user = agent.user_id, agent.name
+            campaign, list_id = sorted(agent.campaigns)[n % len(agent.campaigns)], sorted(agent.lists)[0]
+            length, term = (str(talk) if status == "1" else "0"), ("AGENT" if status == "1" else "CALLER")
+        record: dict[str, Any] = {
+            "id": call_id,
+            "lead_id": str(500000 + seq),
+            "list_id": list_id,
+            "campaign_id": campaign,
+            "campaign": f"Campaign {campaign}",
+            "user_id": user_id,
+            "user": user,
+            "status": status,
+            "status_name": status_name,
+            "phone_number": f"503555{seq % 10000:04d}",
+            "number_dialed": f"503555{seq % 10000:04d}",
+            "first_name": _FIRST[seq % len(_FIRST)],
+            "last_name": None if seq % 7 == 0 else _LAST[seq % len(_LAST)],
+            "call_length": length,
+            "call_date": when,
+            "agent_comment": None,
+            "queue_id": None,
+            "called_count": str(1 + seq % 3),
+            "term_reason": term,
+            "caller_id_displayed": "15035550100",
+            "call_type": "OUTBOUND",
+            "queue_position": "1",
+            "queue_seconds": "0.00",
+            "originating_agent_id": None,
+        }
+        if recordings:
+            record["recording"] = (
+                [{"recording_id": f"r{call_id}", "src": f"{call_id}.mp3", "public_url": None}] if status == "1" else []
+            )
+        return record
+
+    def call_logs_answer(self, params: dict[str, str]) -> dict[str, Any]:
+        """log/retrieve: the window's calls, filtered, ordered and paged as the service does."""
+        knobs = self._knobs
+        self._call_log_requests += 1
+        today = self.today.isoformat()
+        start = params.get("start_time", f"{today} 00:00:00")
+        end = params.get("end_time", f"{today} 23:59:59")
+        try:
+            first_day = dt.date.fromisoformat(start[:10])
+            last_day = dt.date.fromisoformat(end[:10])
+        except ValueError:
+            return self._code_error(6031, "Invalid date format")
+        known = {
+            "list_id": (6002, "Unknown List Id", self.lists),
+            "campaign_id": (6004, "Unknown Campaign ID", self.campaigns),
+            "user_id": (6006, "Unknown User Id", [a.user_id for a in self.agents] + ["666666"]),
+            "queue_id": (6030, "Unknown Queue ID", self.queues),
+        }
+        for name, (code, text, values) in known.items():
+            if name in params and params[name] not in values:
+                return self._code_error(code, text)
+        page = self._page(params, 500)
+        if isinstance(page, dict):
+            return page
+        offset, limit = page
+        if offset > 40_000:
+            return self._code_error(7231, "Invalid offset value")
+        filters = {
+            name: params[name] for name in ("user_id", "campaign_id", "list_id", "status", "id") if name in params
+        }
+        rows = []
+        day = first_day
+        while day <= last_day and (day - first_day).days < 400:
+            if self.history_start <= day <= self.today:
+                for seq, call in enumerate(self.day_calls(day)):
+                    if not start <= call[0] <= end:
+                        continue
+                    if seq % 50 == 49 and self._call_log_requests <= knobs.late_rows_until_request:
+                        continue  # a late row: not there yet
+                    rows.append((day, seq, call))
+            day += dt.timedelta(days=1)
+        if filters:
+            rows = [
+                row
+                for row in rows
+                if all(self._call_record(row[0], row[1], row[2], False).get(k) == v for k, v in filters.items())
+            ]
+        if params.get("order", "desc").lower() != "asc":
+            rows.reverse()
+        total = len(rows)
+        if self._call_log_requests <= knobs.shortfall_requests:
+            total += 1
+        chosen = rows[offset : offset + limit]
+        recordings = params.get("include_recordings") == "1"
+        results = [self._call_record(day, seq, call, recordings) for day, seq, call in chosen]
+        return {
+            "success": True,
+            "data": {
+                "offset": offset,
+                "limit": limit,
+                "total_found": str(total),
+                "entries": len(results),
+                "results": results,
+            },
+        }
+
     def answer_path(self, path: str, params: dict[str, str], token: str | None) -> dict[str, Any] | list[Any]:
         """The JSON any endpoint sends (no faults applied)."""
         if path == ENDPOINT:
             return self.answer(params, token)
         if token != self.token:
             return self._code_error(5001, "Auth token is invalid")
+        if path == CALL_LOG_ENDPOINT:
+            return self.call_logs_answer(params)
         answered: dict[str, Any] = getattr(self, LOOKUP_ENDPOINTS[path])(params)
         return answered
 
@@ -631,7 +808,7 @@ def _break_relations(record: dict[str, Any], sums: dict[str, int]) -> None:
     record["human_answered"] = record["human_answered"] + 1
 
 
-_ALL_ENDPOINTS = frozenset({ENDPOINT, *LOOKUP_ENDPOINTS})
+_ALL_ENDPOINTS = frozenset({ENDPOINT, CALL_LOG_ENDPOINT, *LOOKUP_ENDPOINTS})
 
 
 def _rows_in(payload: Any) -> int:
@@ -894,6 +1071,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-after-requests", type=int, default=0)
     parser.add_argument("--data-after-seconds", type=float, default=0.0)
     parser.add_argument("--accept-json", action="store_true", help="read JSON bodies (the live service does not)")
+    parser.add_argument("--timezone", default="UTC", help="the account's time zone (call-log times)")
+    parser.add_argument("--calls-per-agent", type=float, default=1.0, help="scales each agent's calls a day")
     parser.add_argument("--changing-requests", type=int, default=0, help="figures move until this request")
     parser.add_argument("--changing-seconds", type=float, default=0.0, help="figures move for this long")
     parser.add_argument("--inconsistent-every", type=int, default=0, help="every Nth agent breaks the relations")
@@ -922,6 +1101,8 @@ def main(argv: list[str] | None = None) -> int:
         changing_requests=args.changing_requests,
         changing_seconds=args.changing_seconds,
         inconsistent_every=args.inconsistent_every,
+        timezone=args.timezone,
+        calls_per_agent=args.calls_per_agent,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

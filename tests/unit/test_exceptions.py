@@ -15,6 +15,7 @@ from airflow_provider_convoso.exceptions import (
     ConvosoError,
     ConvosoInputError,
     ConvosoInvalidFilterError,
+    ConvosoOffsetError,
     ConvosoPermanentError,
     ConvosoResponseError,
     ConvosoTransientError,
@@ -31,6 +32,7 @@ EXAMPLES: list[ConvosoError] = [
     ConvosoInvalidFilterError("filter", error_code=6026, text="Invalid campaign", parameter="campaign_ids", value="9"),
     ConvosoValidationError("dates", error_code=None, text="Invalid date format"),
     ConvosoResponseError("not an answer"),
+    ConvosoOffsetError("offset", error_code=7231, text="Invalid offset value"),
     ConvosoDataQualityError("rules broken", report={"checked": 3, "rules": {}}),
     ConvosoTransientError("busy", retry_after=1.5),
 ]

@@ -12,8 +12,9 @@ from support import ConnJson, RunDag
 from airflow_provider_convoso.compat import AirflowFailException
 from airflow_provider_convoso.exceptions import ConvosoAPIError, ConvosoAuthError, ConvosoResponseError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
-from airflow_provider_convoso.lookups import data_of, load, php_date
+from airflow_provider_convoso.lookups import load, php_date
 from airflow_provider_convoso.operators.lookups import ConvosoLookupOperator
+from airflow_provider_convoso.responses import data_of
 from airflow_provider_convoso.testing import ConvosoEmulator, read_output
 
 

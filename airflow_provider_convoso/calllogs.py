@@ -1,0 +1,213 @@
+"""Call logs (``log/retrieve``): pages, windows of account-local time, and record typing.
+
+Pure: no Airflow, no httpx. The hook pages through a window with :func:`read_page`,
+splits a window whose ``total_found`` passes the offset cap with :func:`halve`, and types
+each record with :func:`type_call_log`. Times are the account's local wall-clock strings
+(``YYYY-MM-DD HH:MM:SS``, no offset): a day's window is ``00:00:00``-``23:59:59`` of the
+local date whatever its length (23 or 25 hours on a DST change), and aware datetimes are
+converted into the account's zone by :func:`local_window`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_provider_convoso.exceptions import CALL_LOG_FILTER_CODES, ConvosoInputError, ConvosoResponseError
+from airflow_provider_convoso.responses import data_of, snippet
+
+#: Dialer pseudo-agents: rows no agent handled. Kept, flagged with ``is_system_user``.
+SYSTEM_USER_IDS = frozenset({"666666", "666667", "666671"})
+#: Fields that hold ids: strings, so they join with the lookup tables.
+ID_FIELDS = ("id", "lead_id", "list_id", "campaign_id", "user_id", "queue_id", "originating_agent_id")
+INT_FIELDS = ("call_length", "called_count", "queue_position")
+FLOAT_FIELDS = ("queue_seconds",)
+#: A window narrower than this that still holds too many rows is an error, not split again.
+MIN_WINDOW = dt.timedelta(minutes=1)
+_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One answer of ``log/retrieve``: its rows and what it says about the window."""
+
+    rows: list[dict[str, Any]]
+    total_found: int
+    limit: int | None
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool):
+        raise ConvosoResponseError(f"{what} is not a count: {value!r}")
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise ConvosoResponseError(f"{what} is not a count: {snippet(repr(value), 40)}")
+
+
+def read_page(payload: Any, params: Mapping[str, str] | None = None) -> Page:
+    """Return the rows, ``total_found`` and echoed ``limit`` of one answer.
+
+    ``data.results`` holds the rows; ``total_found``, ``limit`` and ``offset`` may be
+    numbers or strings. A successful answer without ``data`` or ``results`` (or with
+    ``null``, ``[]`` or ``{}``) has no rows.
+
+    :param payload: the decoded answer.
+    :param params: the request's parameters, to name a rejected filter.
+    :return: the page.
+    """
+    data = data_of(payload, params, CALL_LOG_FILTER_CODES)
+    if data is None or data in ({}, []):
+        results = payload.get("results") if isinstance(payload, Mapping) else None
+        if results in (None, [], {}):
+            return Page([], 0, None)
+        data = {"results": results}
+    if not isinstance(data, Mapping):
+        raise ConvosoResponseError(f"log/retrieve 'data' is a JSON {type(data).__name__}, not an object")
+    results = data.get("results")
+    if results is None or results in ({}, []):
+        rows: list[Any] = []
+    elif isinstance(results, list):
+        rows = results
+    elif isinstance(results, Mapping):
+        rows = list(results.values())
+    else:
+        raise ConvosoResponseError(f"log/retrieve 'results' is a JSON {type(results).__name__}")
+    for row in rows:
+        if not isinstance(row, dict):
+            raise ConvosoResponseError(f"a call-log record is a JSON {type(row).__name__}, not an object")
+    total = _count(data.get("total_found", len(rows)), "total_found")
+    limit = data.get("limit")
+    return Page(rows, total, _count(limit, "limit") if limit not in (None, "") else None)
+
+
+def _id(value: Any) -> str | None:
+    if value is None or value == "":
+        return None if value is None else ""
+    if isinstance(value, bool) or not isinstance(value, int | str | float):
+        raise ConvosoResponseError(f"an id is a JSON {type(value).__name__}: {snippet(repr(value), 40)}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ConvosoResponseError(f"an id is not a whole number: {value!r}")
+        value = int(value)
+    return str(value).strip()
+
+
+def _number(field: str, value: Any, kind: type) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConvosoResponseError(f"call-log field {field!r} is not a number: {snippet(repr(value), 40)}") from None
+    if kind is int:
+        if not number.is_integer():
+            raise ConvosoResponseError(f"call-log field {field!r} is not a whole number: {snippet(repr(value), 40)}")
+        return int(number)
+    return number
+
+
+def type_call_log(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a typed copy of one call-log record.
+
+    Ids become strings; ``call_length``, ``called_count`` and ``queue_position`` integers;
+    ``queue_seconds`` a float; empty strings in those numeric fields ``None``. Times stay
+    the account-local text the service sent. ``is_system_user`` marks the dialer's
+    pseudo-agents (666666, 666667, 666671). Unknown fields pass through.
+
+    :param raw: the record as sent.
+    :return: the typed record.
+    """
+    record = dict(raw)
+    for field in ID_FIELDS:
+        if field in record:
+            record[field] = _id(record[field])
+    for field in INT_FIELDS:
+        if field in record:
+            record[field] = _number(field, record[field], int)
+    for field in FLOAT_FIELDS:
+        if field in record:
+            record[field] = _number(field, record[field], float)
+    record["is_system_user"] = record.get("user_id") in SYSTEM_USER_IDS
+    return record
+
+
+# -- windows --------------------------------------------------------------------------
+
+
+def day_window(day: dt.date) -> tuple[str, str]:
+    """Return the local window of a whole day: ``00:00:00`` to ``23:59:59``.
+
+    :param day: the account-local date.
+    :return: ``(start_time, end_time)``.
+    """
+    return f"{day.isoformat()} 00:00:00", f"{day.isoformat()} 23:59:59"
+
+
+def local_window(start: Any, end: Any, timezone: str) -> tuple[str, str]:
+    """Turn the bounds a task has into account-local text.
+
+    Aware datetimes (a data interval) are converted into ``timezone``; naive datetimes and
+    ``YYYY-MM-DD HH:MM:SS`` strings are taken as account-local already.
+
+    :param start: the first instant.
+    :param end: the last instant (inclusive: second precision).
+    :param timezone: the account's IANA zone.
+    :return: ``(start_time, end_time)``.
+    """
+    import zoneinfo
+
+    zone = zoneinfo.ZoneInfo(timezone)
+
+    def local(name: str, value: Any) -> str:
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(zone).replace(tzinfo=None)
+        if isinstance(value, dt.datetime):
+            return value.replace(microsecond=0).strftime(_FORMAT)
+        if isinstance(value, str):
+            return value.strip()
+        raise ConvosoInputError(f"{name} must be a datetime or a YYYY-MM-DD HH:MM:SS string, got {value!r}")
+
+    return local("start_time", start), local("end_time", end)
+
+
+def local_day(instant: dt.datetime, timezone: str) -> dt.date:
+    """Return the account-local date of an aware instant (a run's logical date).
+
+    :param instant: an aware datetime.
+    :param timezone: the account's IANA zone.
+    :return: the date there.
+    """
+    import zoneinfo
+
+    if instant.tzinfo is None:
+        raise ConvosoInputError("the instant must be time-zone aware")
+    return instant.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+
+
+def halve(start_time: str, end_time: str) -> list[tuple[str, str]]:
+    """Split a local window in two at its wall-clock middle; the halves meet at ``:59``/``:00``.
+
+    :param start_time: local ``YYYY-MM-DD HH:MM:SS``.
+    :param end_time: local ``YYYY-MM-DD HH:MM:SS``.
+    :return: the two halves.
+    :raises ConvosoResponseError: a window under a minute, which cannot be split usefully.
+    """
+    start = dt.datetime.strptime(start_time, _FORMAT)
+    end = dt.datetime.strptime(end_time, _FORMAT)
+    if end - start < MIN_WINDOW:
+        raise ConvosoResponseError(
+            f"the call-log window {start_time} - {end_time} is under a minute and still holds more rows than "
+            "one filter set can page through (40,500): add a filter"
+        )
+    middle = start + (end - start) / 2
+    middle = middle.replace(microsecond=0)
+    return [(start_time, middle.strftime(_FORMAT)), ((middle + dt.timedelta(seconds=1)).strftime(_FORMAT), end_time)]

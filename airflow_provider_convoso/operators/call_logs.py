@@ -1,0 +1,244 @@
+"""CallLogsOperator: every call of a window of account-local time, to XCom or object storage."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow_provider_convoso.compat import BaseOperator
+from airflow_provider_convoso.hooks.convoso import MAX_CONCURRENCY, ConvosoHook
+from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput
+
+if TYPE_CHECKING:
+    from airflow_provider_convoso.hooks.convoso import CallLogStats
+    from airflow_provider_convoso.queries import CallLogsQuery
+    from airflow_provider_convoso.spool import BodySpool
+
+#: The leading CSV/Parquet columns; other fields follow, sorted.
+CALL_LOG_COLUMNS: tuple[str, ...] = (
+    "id",
+    "call_date",
+    "user_id",
+    "user",
+    "is_system_user",
+    "campaign_id",
+    "campaign",
+    "list_id",
+    "lead_id",
+    "status",
+    "status_name",
+    "call_length",
+    "term_reason",
+    "call_type",
+    "phone_number",
+    "number_dialed",
+)
+#: The single-value filters the operator passes on (log/retrieve's documented names).
+FILTERS: tuple[str, ...] = (
+    "id",
+    "lead_id",
+    "list_id",
+    "campaign_id",
+    "queue_id",
+    "user_id",
+    "status",
+    "phone_number",
+    "number_dialed",
+    "first_name",
+    "last_name",
+    "called_count",
+    "call_type",
+)
+
+
+class CallLogsOperator(RecordsOutput, BaseOperator):
+    """Pull every call of a window from Convoso's call logs (``log/retrieve``).
+
+    The window is a local day of the account (``date``, in the connection's ``timezone``)
+    or ``start_time``/``end_time``: aware datetimes (a data interval) are converted into
+    the account's zone, strings ``YYYY-MM-DD HH:MM:SS`` are taken as account-local.
+    ``lookback`` moves the start earlier, to pick up rows that changed or arrived late.
+    The hook pages oldest first, halves a window with more rows than one filter set can
+    reach, dedupes by ``id`` and re-reads a window that comes up short; the pages go
+    through a spool on disk, so memory does not grow with the day.
+
+    Records keep the service's fields, typed: ids as strings, ``call_length`` and
+    ``called_count`` as integers, ``queue_seconds`` as a float, ``call_date`` as the
+    account-local text; ``is_system_user`` marks the dialer's pseudo-agents (666666,
+    666667, 666671), which are kept. With ``output_path`` the summary is ``{"path",
+    "format", "rows", "bytes", "start_time", "end_time", "windows", "pages",
+    "duplicates_dropped", "digest"}``.
+
+    :param date: an account-local day, ``YYYY-MM-DD`` or a date (templated); or give
+        ``start_time`` and ``end_time`` (templated).
+    :param lookback: how much earlier than the window's start to begin (``timedelta`` or seconds).
+    :param include_recordings: ask for each call's recordings (a list per record).
+    :param max_concurrency: pages in flight at once (at most 32).
+    :param output_path: where to write (templated); without it the records go to XCom.
+    :param output_conn_id: the object store's connection (templated).
+    :param output_format: ``jsonl``, ``json``, ``csv`` or ``parquet``; default from the extension.
+    :param max_xcom_bytes: the largest serialised list returned to XCom.
+    :param csv_escape_formulas: prefix ``'`` to CSV text cells a spreadsheet would run.
+
+    The filters ``id``, ``lead_id``, ``list_id``, ``campaign_id``, ``queue_id``,
+    ``user_id``, ``status``, ``phone_number``, ``number_dialed``, ``first_name``,
+    ``last_name``, ``called_count`` and ``call_type`` take one value each (templated).
+    """
+
+    template_fields: Sequence[str] = (
+        "convoso_conn_id",
+        "date",
+        "start_time",
+        "end_time",
+        *FILTERS,
+        "output_path",
+        "output_conn_id",
+        "output_format",
+    )
+    ui_color = "#ffe3d1"
+    ui_fgcolor = "#7a2e00"
+    lineage_name: ClassVar[str] = "call-logs"
+
+    def __init__(
+        self,
+        *,
+        convoso_conn_id: str = ConvosoHook.default_conn_name,
+        date: Any = None,
+        start_time: Any = None,
+        end_time: Any = None,
+        lookback: dt.timedelta | float | None = None,
+        include_recordings: bool = False,
+        max_concurrency: int = 4,
+        output_path: str | None = None,
+        output_conn_id: str | None = None,
+        output_format: str | None = None,
+        max_xcom_bytes: int = DEFAULT_MAX_XCOM_BYTES,
+        csv_escape_formulas: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        filters = {name: kwargs.pop(name, None) for name in FILTERS}
+        super().__init__(**kwargs)
+        self.convoso_conn_id = convoso_conn_id
+        self.date = date
+        self.start_time = start_time
+        self.end_time = end_time
+        for name, value in filters.items():
+            setattr(self, name, value)
+        self.lookback = lookback
+        self.include_recordings = include_recordings
+        self.max_concurrency = max_concurrency
+        self.output_path = output_path
+        self.output_conn_id = output_conn_id
+        self.output_format = output_format
+        self.max_xcom_bytes = max_xcom_bytes
+        self.csv_escape_formulas = csv_escape_formulas
+        if date is not None and (start_time is not None or end_time is not None):
+            raise ValueError("give date, or start_time and end_time, not both")
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be a positive integer, got {max_concurrency!r}")
+        seconds = lookback.total_seconds() if isinstance(lookback, dt.timedelta) else lookback
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0):
+            raise ValueError(f"lookback must be a non-negative timedelta or number of seconds, got {lookback!r}")
+
+    def query(self, timezone: str) -> CallLogsQuery:
+        """Return the first page's query: the window (lookback applied) and the filters.
+
+        :param timezone: the account's zone.
+        :return: the query.
+        """
+        from airflow_provider_convoso.calllogs import day_window, local_window
+        from airflow_provider_convoso.exceptions import ConvosoInputError
+        from airflow_provider_convoso.params import parse_date
+        from airflow_provider_convoso.queries import CallLogsQuery
+
+        if self.date is not None:
+            day = parse_date("date", self.date)
+            assert day is not None
+            start, end = day_window(day)
+        elif self.start_time is not None and self.end_time is not None:
+            start, end = local_window(self.start_time, self.end_time, timezone)
+        else:
+            raise ConvosoInputError("CallLogsOperator needs date, or both start_time and end_time")
+        if self.lookback:
+            seconds = self.lookback.total_seconds() if isinstance(self.lookback, dt.timedelta) else self.lookback
+            earlier = dt.datetime.fromisoformat(start) - dt.timedelta(seconds=seconds)
+            start = earlier.replace(microsecond=0).isoformat(sep=" ")
+        filters = {name: getattr(self, name) for name in FILTERS}
+        return CallLogsQuery.from_inputs(
+            start_time=start, end_time=end, include_recordings=self.include_recordings, **filters
+        )
+
+    def execute(self, context: Any) -> Any:
+        from airflow_provider_convoso.inspection import Inspection
+        from airflow_provider_convoso.output import resolve_format, storage_uri, write_records
+        from airflow_provider_convoso.spool import BodySpool
+
+        fmt = resolve_format(self.output_format, self.output_path)
+        path = self._storage_path() if self.output_path else None
+        hook = ConvosoHook(convoso_conn_id=self.convoso_conn_id)
+        query = self.query(hook.settings.timezone)
+        workers = min(self.max_concurrency, MAX_CONCURRENCY)
+        if self.max_concurrency > MAX_CONCURRENCY:
+            self.log.warning("max_concurrency=%d is over %d: using %d", self.max_concurrency, MAX_CONCURRENCY, workers)
+        with BodySpool(on_disk=path is not None) as spool:
+            stats = asyncio.run(_fetch(hook, query, spool, workers))
+            self.log.info(
+                "Call logs %s - %s: %d pages in %d windows", query.start_time, query.end_time, stats.pages,
+                len(stats.windows),
+            )  # fmt: skip
+            dropped = [0]
+            with hook.explained():
+                if path is None:
+                    return self._to_xcom(list(_records(spool, dropped)))
+                digest = Inspection("off", None, typed=True, log=self.log)
+                rows, size = write_records(
+                    path,
+                    lambda: _records(spool, dropped),
+                    fmt,
+                    normalized=False,
+                    csv_escape_formulas=self.csv_escape_formulas,
+                    columns=CALL_LOG_COLUMNS,
+                    observe=digest,
+                )
+        uri = storage_uri(str(self.output_path))
+        self.log.info("Wrote %d call-log rows (%d bytes, %s) to %s", rows, size, fmt, uri)
+        self._wrote(context, uri)
+        return {
+            "path": uri,
+            "format": fmt,
+            "rows": rows,
+            "bytes": size,
+            "start_time": query.start_time,
+            "end_time": query.end_time,
+            "windows": stats.windows,
+            "pages": stats.pages,
+            "duplicates_dropped": dropped[0],
+            **digest.summary(),
+        }
+
+
+async def _fetch(hook: ConvosoHook, query: CallLogsQuery, spool: BodySpool, workers: int) -> CallLogStats:
+    try:
+        return await hook.afetch_call_log_pages(query, spool, max_concurrency=workers)
+    finally:
+        await hook.aclose()
+
+
+def _records(spool: BodySpool, dropped: list[int]) -> Iterator[dict[str, Any]]:
+    """The typed rows of every spooled page, in window and offset order, each id once."""
+    from airflow_provider_convoso.calllogs import read_page, type_call_log
+    from airflow_provider_convoso.responses import decode_json
+
+    seen: set[str] = set()
+    dropped[0] = 0
+    for _, body in spool.items():
+        for row in read_page(decode_json(body)).rows:
+            record = type_call_log(row)
+            key = str(record.get("id"))
+            if key in seen:
+                dropped[0] += 1
+                continue
+            seen.add(key)
+            yield record
