@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import collections
-import itertools
 import datetime as dt
+import itertools
 import logging
 from pathlib import Path
 from typing import Any
