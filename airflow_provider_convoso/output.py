@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import glob
 import io
 import json
@@ -58,6 +59,8 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return value
@@ -187,6 +190,8 @@ def _inferred_type(pa: Any, values: list[Any]) -> Any:
     kinds = {type(value) for value in values if value is not None}
     if kinds == {bool}:
         return pa.bool_()
+    if kinds == {dt.datetime} and all(value is None or value.tzinfo is not None for value in values):
+        return pa.timestamp("s", tz="UTC")
     if kinds and kinds <= {int}:
         return pa.int64()
     if kinds and kinds <= {int, float}:
@@ -196,13 +201,11 @@ def _inferred_type(pa: Any, values: list[Any]) -> Any:
 
 def _arrow_array(pa: Any, column: str, values: list[Any], arrow_type: Any = None) -> Any:
     """One normalized column; unknown non-scalar values become JSON text."""
-    import datetime as dt
-
     arrow_type = arrow_type or _arrow_type(pa, column, values)
     if arrow_type == pa.date32():
         values = [dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values]
     elif arrow_type == pa.string():
-        values = [None if v is None else v if isinstance(v, str) else json.dumps(v) for v in values]
+        values = [None if v is None else v if isinstance(v, str) else json.dumps(v, default=str) for v in values]
     elif arrow_type == pa.float64():
         values = [None if v is None else float(v) for v in values]
     return pa.array(values, type=arrow_type)

@@ -30,6 +30,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": _INTEGRATION,
                 "python-modules": [
                     "airflow_provider_convoso.operators.agent_performance",
+                    "airflow_provider_convoso.operators.agent_productivity",
                     "airflow_provider_convoso.operators.call_logs",
                     "airflow_provider_convoso.operators.lookups",
                 ],

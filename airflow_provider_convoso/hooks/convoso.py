@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import functools
 import io
 import json
@@ -715,6 +716,40 @@ class ConvosoHook(BaseHook):
 
         with self.explained():
             return load(table, self.fetch_payload, **options)
+
+    def iter_agent_productivity(
+        self,
+        day: dt.date,
+        *,
+        campaign_id: str | None = None,
+        agent_emails: str | None = None,
+        stats: dict[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield one account-local day's agent-productivity events, typed, each ``id`` once.
+
+        Pages of 1,000 to ``data.total``; past the 50,000 offset cap the day is asked for
+        per campaign (from ``campaigns/search``). See :mod:`airflow_provider_convoso.productivity`.
+
+        :param day: the account-local date.
+        :param campaign_id: one campaign.
+        :param agent_emails: comma-separated login emails.
+        :param stats: receives ``totals``, ``pages``, ``split`` and ``duplicates_dropped``.
+        :return: the events.
+        """
+        from airflow_provider_convoso.productivity import iter_day
+
+        def campaign_ids() -> list[str]:
+            return [str(campaign["id"]) for campaign in self.get_lookup("campaigns")]
+
+        with self.explained():
+            yield from iter_day(
+                self.fetch_payload,
+                day,
+                campaign_ids=campaign_ids,
+                campaign_id=campaign_id,
+                agent_emails=agent_emails,
+                stats=stats,
+            )
 
     async def afetch_call_log_pages(
         self, query: CallLogsQuery, spool: BodySpool, *, max_concurrency: int = 4

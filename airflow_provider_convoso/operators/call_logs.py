@@ -155,7 +155,8 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
 
         if self.date is not None:
             day = parse_date("date", self.date)
-            assert day is not None
+            if day is None:
+                raise ConvosoInputError("date is empty")
             start, end = day_window(day)
         elif self.start_time is not None and self.end_time is not None:
             start, end = local_window(self.start_time, self.end_time, timezone)

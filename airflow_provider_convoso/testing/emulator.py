@@ -37,6 +37,9 @@ from urllib.parse import parse_qs, urlsplit
 
 ENDPOINT = "/v1/agent-performance/search"
 CALL_LOG_ENDPOINT = "/v1/log/retrieve"
+PRODUCTIVITY_ENDPOINT = "/v1/agent-productivity/search"
+#: Agent states as different sources spell them (compared case-insensitively).
+_STATES = (("LOGIN", "1", "Login"), ("READY", "2", "Ready"), ("Pause", "1217", "Lunch"), ("LogOut", "3", "Logout"))
 #: The lookup endpoints, path -> the emulator method that answers it.
 LOOKUP_ENDPOINTS = {
     "/v1/users/search": "users_answer",
@@ -134,6 +137,7 @@ class _Knobs:
     calls_per_agent: float = 1.0
     shortfall_requests: int = 0
     late_rows_until_request: int = 0
+    events_per_hour: float = 4.0
 
 
 class ConvosoEmulator:
@@ -182,6 +186,7 @@ class ConvosoEmulator:
         self._changing_since = time.monotonic()
         self._call_log_requests = 0
         self._calls_cache: dict[tuple[dt.date, str, float], list[tuple[str, int, int, int]]] = {}
+        self._events_cache: dict[tuple[dt.date, str, float], list[dict[str, Any]]] = {}
         self._in_flight = 0
         self.max_in_flight = 0
         self.requests: list[RequestRecord] = []
@@ -244,7 +249,8 @@ class ConvosoEmulator:
         large call-log days; 1 keeps them equal to agent performance's ``calls``),
         shortfall_requests (the first N call-log requests report one row more in
         ``total_found`` than can be read), late_rows_until_request (every 50th call is
-        missing from call-log answers until that many call-log requests were made).
+        missing from call-log answers until that many call-log requests were made),
+        events_per_hour (agent-productivity READY/PAUSE events per logged-in hour).
         """
         with self._lock:
             for name, given in knobs.items():
@@ -766,6 +772,97 @@ class ConvosoEmulator:
             },
         }
 
+    # -- agent productivity ---------------------------------------------------------------
+
+    def day_events(self, day: dt.date) -> list[dict[str, Any]]:
+        """A local day's agent state changes, in time order.
+
+        Each working agent logs in at its call-log shift start, alternates READY and a
+        pause ``events_per_hour`` times an hour, and logs out when its agent-performance
+        ``total_time`` has passed. ``event_sec`` is the time since the agent's previous event.
+        """
+        import zoneinfo
+
+        key = (day, self._knobs.timezone, self._knobs.events_per_hour)
+        cached = self._events_cache.get(key)
+        if cached is not None:
+            return cached
+        zone = zoneinfo.ZoneInfo(self._knobs.timezone)
+        emails = {str(record["id"]): record["email"] for _, record in self.user_records()}
+        events = []
+        for index, agent in enumerate(self.agents):
+            metrics = self.day_metrics(agent, day)
+            if not metrics:
+                continue
+            start = int(dt.datetime.combine(day, dt.time(8, index % 60), zone).timestamp())
+            total = metrics["total"]
+            step = max(1, int(3600 / max(self._knobs.events_per_hour, 0.001)))
+            moments = [0, *range(step, total, step), total]
+            campaign = sorted(agent.campaigns)[0]
+            for n, moment in enumerate(moments):
+                state = _STATES[0] if n == 0 else _STATES[3] if n == len(moments) - 1 else _STATES[1 + n % 2]
+                since = moment - moments[n - 1] if n else 0
+                epoch = start + moment
+                events.append(
+                    {
+                        "id": str(day.toordinal() * 10_000_000 + index * 100_000 + n),
+                        "user_id": agent.user_id,
+                        "user_name": agent.name,
+                        "state": state[0],
+                        "availability_code": state[1],
+                        "availability_name": state[2],
+                        "availability_code_name": "" if n % 3 else state[2],
+                        "campaign_id": campaign,
+                        "campaign_name": f"Campaign {campaign}",
+                        "campaign_type": "Normal",
+                        "event_epoch": str(epoch),
+                        "event_sec": _hms(since),
+                        "created_at": dt.datetime.fromtimestamp(epoch, zone).strftime("%Y-%m-%d %H:%M:%S"),
+                        "ip_address": "203.0.113.24",
+                        "user_uid": f"u{agent.user_id}",
+                        "campaign_uid": f"c{campaign}",
+                        "browser": "agent-dt.convoso.com ---- Mozilla/5.0",
+                        "_email": emails.get(agent.user_id, ""),
+                    }
+                )
+        events.sort(key=lambda event: (int(event["event_epoch"]), event["id"]))
+        if len(self._events_cache) > 8:
+            self._events_cache.clear()
+        self._events_cache[key] = events
+        return events
+
+    def productivity_answer(self, params: dict[str, str]) -> dict[str, Any]:
+        """agent-productivity/search: the days' events, filtered and paged (limit at most 1000)."""
+        today = self.today.isoformat()
+        try:
+            first = dt.date.fromisoformat(params.get("date_start", today)[:10])
+            last = dt.date.fromisoformat(params.get("date_end", today)[:10])
+        except ValueError:
+            return self._code_error(6031, "Invalid date")
+        page = self._page(params, 1000)
+        if isinstance(page, dict):
+            return page
+        offset, limit = page
+        limit = min(limit, 1000)
+        if offset > 50_000:
+            return self._code_error(7231, "Invalid offset value")
+        emails = {email.strip().lower() for email in params.get("agent_emails", "").split(",") if email.strip()}
+        events = []
+        day = first
+        while day <= last and (day - first).days < 400:
+            if self.history_start <= day <= self.today:
+                events.extend(self.day_events(day))
+            day += dt.timedelta(days=1)
+        if "campaign_id" in params:
+            events = [event for event in events if event["campaign_id"] == params["campaign_id"]]
+        if emails:
+            events = [event for event in events if event["_email"].lower() in emails]
+        chosen = [{k: v for k, v in event.items() if k != "_email"} for event in events[offset : offset + limit]]
+        return {
+            "success": True,
+            "data": {"offset": offset, "limit": str(limit), "total": str(len(events)), "entries": chosen},
+        }
+
     def answer_path(self, path: str, params: dict[str, str], token: str | None) -> dict[str, Any] | list[Any]:
         """The JSON any endpoint sends (no faults applied)."""
         if path == ENDPOINT:
@@ -774,6 +871,8 @@ class ConvosoEmulator:
             return self._code_error(5001, "Auth token is invalid")
         if path == CALL_LOG_ENDPOINT:
             return self.call_logs_answer(params)
+        if path == PRODUCTIVITY_ENDPOINT:
+            return self.productivity_answer(params)
         answered: dict[str, Any] = getattr(self, LOOKUP_ENDPOINTS[path])(params)
         return answered
 
@@ -808,7 +907,7 @@ def _break_relations(record: dict[str, Any], sums: dict[str, int]) -> None:
     record["human_answered"] = record["human_answered"] + 1
 
 
-_ALL_ENDPOINTS = frozenset({ENDPOINT, CALL_LOG_ENDPOINT, *LOOKUP_ENDPOINTS})
+_ALL_ENDPOINTS = frozenset({ENDPOINT, CALL_LOG_ENDPOINT, PRODUCTIVITY_ENDPOINT, *LOOKUP_ENDPOINTS})
 
 
 def _rows_in(payload: Any) -> int:
@@ -818,6 +917,8 @@ def _rows_in(payload: Any) -> int:
     data = payload.get("data")
     if isinstance(data, dict) and isinstance(data.get("results"), dict | list):
         return len(data["results"])
+    if isinstance(data, dict) and isinstance(data.get("entries"), list):
+        return len(data["entries"])
     return len(data) if isinstance(data, list | dict) else 0
 
 

@@ -1,0 +1,193 @@
+"""Agent productivity (``agent-productivity/search``): state-change events, paged by day.
+
+Pure: no Airflow, no httpx. :func:`iter_day` asks ``fetch`` (the hook's
+``fetch_payload``) for every page of one account-local day and yields typed events,
+each ``id`` once; past the offset cap it asks again per campaign. Every value arrives as
+a string: ``event_epoch`` (Unix seconds, the only absolute time) becomes an aware UTC
+``event_time``, ``created_at`` stays the account-local text, ``event_sec`` stays as sent
+beside its value in seconds, and ``state_normalized`` is ``state`` upper-cased.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from airflow_provider_convoso.exceptions import ConvosoResponseError
+from airflow_provider_convoso.queries import AgentProductivityQuery, Query
+from airflow_provider_convoso.responses import data_of, snippet
+
+#: Pages read for one filter set at most (the offset cap over the smallest page, and some).
+MAX_PAGES = 1000
+ID_FIELDS = ("id", "user_id", "campaign_id")
+_DURATION = re.compile(r"(?:(\d{1,9}):)?([0-5]?\d):([0-5]\d)")
+
+_log = logging.getLogger(__name__)
+
+Fetch = Callable[[Query], Any]
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool):
+        raise ConvosoResponseError(f"{what} is not a count: {value!r}")
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise ConvosoResponseError(f"{what} is not a count: {snippet(repr(value), 40)}")
+
+
+def read_page(payload: Any, params: Mapping[str, str] | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Return the events of one answer and the day's ``total``.
+
+    :param payload: the decoded answer: ``data.entries`` is the list, ``data.total`` a string.
+    :param params: the request's parameters, for error messages.
+    :return: ``(entries, total)``.
+    """
+    data = data_of(payload, params)
+    if data is None or data in ({}, []):
+        return [], 0
+    if not isinstance(data, Mapping):
+        raise ConvosoResponseError(f"agent-productivity 'data' is a JSON {type(data).__name__}, not an object")
+    entries = data.get("entries")
+    if entries is None or entries in ({}, []):
+        rows: list[Any] = []
+    elif isinstance(entries, list):
+        rows = entries
+    elif isinstance(entries, Mapping):
+        rows = list(entries.values())
+    else:
+        raise ConvosoResponseError(f"agent-productivity 'entries' is a JSON {type(entries).__name__}")
+    for row in rows:
+        if not isinstance(row, dict):
+            raise ConvosoResponseError(f"a productivity event is a JSON {type(row).__name__}, not an object")
+    return rows, _count(data.get("total", len(rows)), "total")
+
+
+def event_seconds(value: Any) -> int | None:
+    """Seconds in an ``event_sec`` value (``HH:MM:SS`` or ``MM:SS``); ``None`` when unreadable.
+
+    :param value: the raw value.
+    :return: the seconds, or ``None``.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _DURATION.fullmatch(value.strip())
+    if match is None:
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
+
+
+def type_event(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a typed copy of one productivity event.
+
+    :param raw: the event as sent.
+    :return: the event with ``event_time`` (aware UTC), ``event_seconds`` and
+        ``state_normalized`` added, ids as strings; unknown fields pass through.
+    """
+    record = dict(raw)
+    for field in ID_FIELDS:
+        value = record.get(field)
+        if value is not None and not isinstance(value, bool):
+            record[field] = str(value).strip()
+    epoch = record.get("event_epoch")
+    try:
+        seconds = int(str(epoch).strip()) if epoch is not None else None
+        record["event_time"] = None if seconds is None else dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise ConvosoResponseError(f"event_epoch is not Unix seconds: {snippet(repr(epoch), 40)}") from None
+    record["event_seconds"] = event_seconds(record.get("event_sec"))
+    state = record.get("state")
+    record["state_normalized"] = state.strip().upper() if isinstance(state, str) else None
+    return record
+
+
+def _filter_set(
+    fetch: Fetch, query: AgentProductivityQuery, stats: dict[str, Any]
+) -> tuple[int, Iterator[list[dict[str, Any]]]]:
+    """The first page's ``total`` and an iterator over every page's rows (the first included),
+    fetched as they are consumed."""
+    first, total = read_page(fetch(query), query.to_params())
+    stats["pages"] = stats.get("pages", 0) + 1
+
+    def pages() -> Iterator[list[dict[str, Any]]]:
+        rows, offset = first, 0
+        for _ in range(MAX_PAGES):
+            yield rows
+            offset += len(rows)
+            if not rows or offset >= total:
+                return
+            page_query = query.page(offset)
+            rows, _ = read_page(fetch(page_query), page_query.to_params())
+            stats["pages"] += 1
+        raise ConvosoResponseError(f"agent-productivity still had rows after {MAX_PAGES} pages")
+
+    return total, pages()
+
+
+def _too_many(day: dt.date, campaign: str, total: int) -> ConvosoResponseError:
+    return ConvosoResponseError(
+        f"agent productivity for {day} and campaign {campaign} holds {total} events, more than one filter set can "
+        "page through (50,000 + a page): narrow it with agent_emails"
+    )
+
+
+def iter_day(
+    fetch: Fetch, day: dt.date, *, campaign_ids: Callable[[], list[str]], campaign_id: str | None = None,
+    agent_emails: str | None = None, stats: dict[str, Any] | None = None,
+) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """Yield one account-local day's events, typed, each ``id`` once, a page at a time.
+
+    Pages step by the rows received and stop at ``data.total`` or a short page. When one
+    filter set holds more than the offset cap lets it page through, the day is asked for
+    again once per campaign (``campaign_ids()``) and the answers merged.
+
+    :param fetch: sends a query, returns the decoded answer.
+    :param day: the account-local date.
+    :param campaign_ids: every campaign's id, for the split.
+    :param campaign_id: a campaign filter.
+    :param agent_emails: an agent filter (comma-separated login emails).
+    :param stats: when given, receives ``totals`` (one per filter set), ``pages``,
+        ``split`` and ``duplicates_dropped``.
+    :return: the events.
+    """
+    stats = stats if stats is not None else {}
+    stats.setdefault("totals", [])
+    stats.setdefault("duplicates_dropped", 0)
+    cap = AgentProductivityQuery.OFFSET_CAP
+
+    def query(campaign: str | None) -> AgentProductivityQuery:
+        return AgentProductivityQuery.from_inputs(
+            date_start=day, date_end=day, campaign_id=campaign, agent_emails=agent_emails
+        )
+
+    base = query(campaign_id)
+    total, pages = _filter_set(fetch, base, stats)
+    filter_sets = [(total, pages)]
+    if total > cap + base.limit:
+        if campaign_id is not None:
+            raise _too_many(day, campaign_id, total)
+        _log.info("Agent productivity %s: %d events; asking per campaign", day, total)
+        stats["split"] = True
+        filter_sets = []
+        for campaign in campaign_ids():
+            campaign_total, campaign_pages = _filter_set(fetch, query(campaign), stats)
+            if campaign_total > cap + base.limit:
+                raise _too_many(day, campaign, campaign_total)
+            filter_sets.append((campaign_total, campaign_pages))
+    seen: set[str] = set()
+    for set_total, set_pages in filter_sets:
+        stats["totals"].append(set_total)
+        for rows in set_pages:
+            for row in rows:
+                record = type_event(row)
+                key = str(record.get("id"))
+                if key in seen:
+                    stats["duplicates_dropped"] += 1
+                    continue
+                seen.add(key)
+                yield record
