@@ -47,7 +47,7 @@ class RecordsOutput:
 
     def _to_xcom(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The records, if their JSON fits ``max_xcom_bytes``."""
-        size = len(json.dumps(records).encode("utf-8"))
+        size = len(json.dumps(records, default=str).encode("utf-8"))  # datetimes are XCom-serialisable
         if size > self.max_xcom_bytes:
             raise ConvosoInputError(
                 f"the result is {size} bytes ({len(records)} rows), over max_xcom_bytes={self.max_xcom_bytes}: "
