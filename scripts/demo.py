@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / ".airflow-demo"
 OUTPUT = ROOT / "demo-output"
 DAG_ID = "convoso_daily_agent_report"
+CALL_CENTER_DAG_ID = "convoso_daily_call_center"
 
 
 def _airflow(env: dict[str, str], log: Path, *args: str) -> int:
@@ -39,6 +40,32 @@ def format_quality(quality: dict | None, digest: str) -> str:
         verdict = "ok" if not rule["broken"] else f"{rule['broken']} broken, e.g. user_id {', '.join(rule['examples'])}"
         note = " (advisory)" if rule["advisory"] else ""
         lines.append(f"  {name:26} {verdict}{note}")
+    return "\n".join(lines)
+
+
+def format_tables(output: Path, day: str) -> str:
+    """One line per table the call-center DAG landed: where, how many rows, a detail."""
+    from airflow_provider_convoso.testing import read_output
+
+    lines = []
+    tables = {
+        "call logs": output / "call_logs" / f"dt={day}" / "calls.parquet",
+        "agent productivity": output / "agent_productivity" / f"dt={day}" / "events.parquet",
+    }
+    for name in ("users", "campaigns", "lists", "statuses"):
+        tables[name] = output / "lookups" / name / f"dt={day}" / f"{name}.jsonl"
+    for name, path in tables.items():
+        if not path.exists():
+            lines.append(f"  {name:20} missing ({path})")
+            continue
+        rows = read_output(path.read_bytes(), path.suffix.lstrip("."))
+        detail = ""
+        if name == "call logs":
+            system = sum(1 for row in rows if row.get("is_system_user"))
+            detail = f"{system} by the dialer's System User, {sum(1 for r in rows if r.get('status') == '1')} sales"
+        elif name == "agent productivity":
+            detail = f"{len({row['user_id'] for row in rows})} agents' logins, pauses and logouts"
+        lines.append(f"  {name:20} {len(rows):>6} rows  {path.relative_to(output)}  {detail}".rstrip())
     return "\n".join(lines)
 
 
@@ -79,6 +106,9 @@ def main() -> int:
             return 1
         print(f"Running: airflow dags test {DAG_ID} {today}T02:30:00+00:00  (reports {yesterday})")
         code = _airflow(env, log, "dags", "test", DAG_ID, f"{today}T02:30:00+00:00")
+        if code == 0:
+            print(f"Running: airflow dags test {CALL_CENTER_DAG_ID} {today}T02:45:00+00:00  (loads {yesterday})")
+            code = _airflow(env, log, "dags", "test", CALL_CENTER_DAG_ID, f"{today}T02:45:00+00:00")
     finally:
         if emulator is not None:
             emulator.stop()
@@ -98,6 +128,8 @@ def main() -> int:
     print(format_table(summary["scores"]))
     print(f"\n{summary['agents']} agents scored, {len(summary['flagged'])} outside at least one reference range.")
     print(format_quality(summary.get("quality"), summary["digest"]))
+    print(f"\nThe call center's day {yesterday}, from {CALL_CENTER_DAG_ID}:")
+    print(format_tables(OUTPUT, yesterday.isoformat()))
     print("\nPoint the same DAG at a real account with one variable:")
     print("  CONVOSO_AUTH_TOKEN=<token> make demo")
     print(f"Full Airflow log: {log}")
@@ -105,7 +137,7 @@ def main() -> int:
     print(f"  AIRFLOW_HOME={HOME} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'example_dags'} .venv/bin/airflow standalone")
     print("  then open the URL it prints (the admin password is in its output):")
     print("  - Admin > Connections > Add Connection > Convoso: the connection form")
-    print(f"  - Dags > {DAG_ID} > Runs: this run, its deferred sensor and each task's log")
+    print(f"  - Dags > {DAG_ID} and {CALL_CENTER_DAG_ID} > Runs: these runs, the deferred sensors, each task's log")
     return 0
 
 

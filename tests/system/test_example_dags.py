@@ -9,7 +9,7 @@ import pendulum
 import pytest
 from support import RunDag
 
-from airflow_provider_convoso.testing import ConvosoEmulator
+from airflow_provider_convoso.testing import ConvosoEmulator, read_output
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 
@@ -34,6 +34,7 @@ def test_dagbag_loads_every_example_without_errors() -> None:
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == {
         "convoso_daily_agent_report",
+        "convoso_daily_call_center",
         "convoso_month_backfill",
         "convoso_multi_account",
         "convoso_xcom_lookup",
@@ -85,6 +86,25 @@ def test_daily_agent_report_end_to_end(
         "agents": 12,
         "flagged": len(summary["flagged"]),
     }
+
+
+@pytest.mark.airflow_dag
+def test_daily_call_center_end_to_end(
+    convoso_conn: ConvosoEmulator, run_dag: RunDag, output_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONVOSO_POKE_INTERVAL", "0.05")
+    dag_run, xcom = run_dag(_example("convoso_daily_call_center"), logical_date="2026-03-04T02:45:00+00:00")
+    assert "success" in str(dag_run.state).lower()
+    assert xcom("wait_for_day")["rows"] == 12
+    calls = xcom("call_logs")
+    assert (calls["start_time"], calls["end_time"]) == ("2026-03-02 22:00:00", "2026-03-03 23:59:59")  # 2 h lookback
+    day = output_base / "call_logs" / "dt=2026-03-03" / "calls.parquet"
+    assert calls["rows"] == len(read_output(day.read_bytes(), "parquet")) > 0
+    events = output_base / "agent_productivity" / "dt=2026-03-03" / "events.parquet"
+    assert xcom("agent_productivity")["rows"] == len(read_output(events.read_bytes(), "parquet")) > 0
+    for table in ("users", "campaigns", "lists", "statuses"):
+        path = output_base / "lookups" / table / "dt=2026-03-03" / f"{table}.jsonl"
+        assert xcom(table)["rows"] == len(path.read_text().splitlines()) > 0
 
 
 @pytest.mark.airflow_dag
