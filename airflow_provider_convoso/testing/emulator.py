@@ -15,6 +15,7 @@ Run it from the shell with ``python -m airflow_provider_convoso.testing.emulator
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import datetime as dt
 import ipaddress
@@ -187,6 +188,7 @@ class ConvosoEmulator:
         self._call_log_requests = 0
         self._calls_cache: dict[tuple[dt.date, str, float], list[tuple[str, int, int, int]]] = {}
         self._events_cache: dict[tuple[dt.date, str, float], list[dict[str, Any]]] = {}
+        self._times_cache: dict[tuple[dt.date, str, float, str], list[str]] = {}
         self._in_flight = 0
         self.max_in_flight = 0
         self.requests: list[RequestRecord] = []
@@ -706,6 +708,15 @@ class ConvosoEmulator:
             )
         return record
 
+    def _call_times(self, day: dt.date, calls: list[tuple[str, int, int, int]]) -> list[str]:
+        key = (day, self._knobs.timezone, self._knobs.calls_per_agent, "times")
+        times = self._times_cache.get(key)
+        if times is None or len(times) != len(calls):
+            if len(self._times_cache) > 8:
+                self._times_cache.clear()
+            times = self._times_cache[key] = [call[0] for call in calls]
+        return times
+
     def call_logs_answer(self, params: dict[str, str]) -> dict[str, Any]:
         """log/retrieve: the window's calls, filtered, ordered and paged as the service does."""
         knobs = self._knobs
@@ -736,29 +747,40 @@ class ConvosoEmulator:
         filters = {
             name: params[name] for name in ("user_id", "campaign_id", "list_id", "status", "id") if name in params
         }
-        rows = []
+        # Each day's calls are sorted by local time: the window is a slice of each, found by bisection.
+        spans: list[tuple[dt.date, int, int]] = []
         day = first_day
         while day <= last_day and (day - first_day).days < 400:
             if self.history_start <= day <= self.today:
-                for seq, call in enumerate(self.day_calls(day)):
-                    if not start <= call[0] <= end:
-                        continue
-                    if seq % 50 == 49 and self._call_log_requests <= knobs.late_rows_until_request:
-                        continue  # a late row: not there yet
-                    rows.append((day, seq, call))
+                calls = self.day_calls(day)
+                times = [call[0] for call in calls] if len(calls) < 64 else self._call_times(day, calls)
+                spans.append((day, bisect.bisect_left(times, start), bisect.bisect_right(times, end)))
             day += dt.timedelta(days=1)
-        if filters:
+        late = self._call_log_requests <= knobs.late_rows_until_request
+        rows: Sequence[tuple[dt.date, int, tuple[str, int, int, int]]]
+        if filters or late:  # the careful path: every row of the window looked at
+            rows = [
+                (span_day, seq, self.day_calls(span_day)[seq])
+                for span_day, lo, hi in spans
+                for seq in range(lo, hi)
+                if not (late and seq % 50 == 49)  # a late row: not there yet
+            ]
             rows = [
                 row
                 for row in rows
                 if all(self._call_record(row[0], row[1], row[2], False).get(k) == v for k, v in filters.items())
             ]
-        if params.get("order", "desc").lower() != "asc":
-            rows.reverse()
+        else:
+            rows = _LazyRows(spans, self.day_calls)
+        descending = params.get("order", "desc").lower() != "asc"
         total = len(rows)
         if self._call_log_requests <= knobs.shortfall_requests:
             total += 1
-        chosen = rows[offset : offset + limit]
+        if descending:
+            first, last = max(0, len(rows) - offset - limit), max(0, len(rows) - offset)
+            chosen = [rows[i] for i in reversed(range(first, last))]
+        else:
+            chosen = [rows[i] for i in range(offset, min(offset + limit, len(rows)))]
         recordings = params.get("include_recordings") == "1"
         results = [self._call_record(day, seq, call, recordings) for day, seq, call in chosen]
         return {
@@ -905,6 +927,27 @@ def _break_relations(record: dict[str, Any], sums: dict[str, int]) -> None:
     record["total_time"] = _hms(sums["total"] + 600)
     record["talk_sec_pt"] = round(record["talk_sec_pt"] + 5.0, 1)
     record["human_answered"] = record["human_answered"] + 1
+
+
+class _LazyRows(Sequence[tuple[dt.date, int, tuple[str, int, int, int]]]):
+    """The rows of a window's day spans, indexed without building the list."""
+
+    def __init__(self, spans: list[tuple[dt.date, int, int]], calls: Any) -> None:
+        self._spans = spans
+        self._calls = calls
+        self._length = sum(hi - lo for _, lo, hi in spans)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, int):
+            raise TypeError("one row at a time")
+        for day, lo, hi in self._spans:
+            if index < hi - lo:
+                return day, lo + index, self._calls(day)[lo + index]
+            index -= hi - lo
+        raise IndexError(index)
 
 
 _ALL_ENDPOINTS = frozenset({ENDPOINT, CALL_LOG_ENDPOINT, PRODUCTIVITY_ENDPOINT, *LOOKUP_ENDPOINTS})
