@@ -16,6 +16,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from airflow_provider_convoso.exceptions import CALL_LOG_FILTER_CODES, ConvosoInputError, ConvosoResponseError
 from airflow_provider_convoso.responses import data_of, snippet
 
@@ -83,6 +85,49 @@ def read_page(payload: Any, params: Mapping[str, str] | None = None) -> Page:
     total = _count(data.get("total_found", len(rows)), "total_found")
     limit = data.get("limit")
     return Page(rows, total, _count(limit, "limit") if limit not in (None, "") else None)
+
+
+class _IdRow(msgspec.Struct):
+    id: Any = None
+
+
+class _IdData(msgspec.Struct):
+    results: list[_IdRow] | None = None
+    total_found: Any = None
+
+
+class _IdEnvelope(msgspec.Struct):
+    success: Any = None
+    data: _IdData | None = None
+
+
+_decode_ids = msgspec.json.Decoder(_IdEnvelope).decode
+
+
+def page_ids(content: bytes, params: Mapping[str, str] | None = None) -> tuple[list[str], int]:
+    """Return the ids of a page's rows and its ``total_found``, without decoding the rows.
+
+    The reader needs only these while it pages; the rows are decoded once, when written.
+    An answer that is not a plain successful page (an error, ``results`` as an object,
+    a row that is not an object) is read whole by :func:`read_page`, which gives the
+    same figures or the error.
+
+    :param content: the answer's body.
+    :param params: the request's parameters, for an error message.
+    :return: ``(ids, total_found)``.
+    """
+    try:
+        envelope = _decode_ids(content)
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+        envelope = None
+    if envelope is not None and envelope.success is True and envelope.data is not None:
+        rows = envelope.data.results or []
+        total = envelope.data.total_found
+        return [str(row.id) for row in rows], _count(len(rows) if total is None else total, "total_found")
+    from airflow_provider_convoso.responses import decode_json
+
+    page = read_page(decode_json(content), params)
+    return [str(row.get("id")) for row in page.rows], page.total_found
 
 
 def _id(value: Any) -> str | None:

@@ -189,6 +189,7 @@ class ConvosoEmulator:
         self._calls_cache: dict[tuple[dt.date, str, float], list[tuple[str, int, int, int]]] = {}
         self._events_cache: dict[tuple[dt.date, str, float], list[dict[str, Any]]] = {}
         self._times_cache: dict[tuple[dt.date, str, float, str], list[str]] = {}
+        self._encoded_calls: dict[tuple[dt.date, str, float, int], bytes] = {}
         self._in_flight = 0
         self.max_in_flight = 0
         self.requests: list[RequestRecord] = []
@@ -717,7 +718,16 @@ class ConvosoEmulator:
             times = self._times_cache[key] = [call[0] for call in calls]
         return times
 
-    def call_logs_answer(self, params: dict[str, str]) -> dict[str, Any]:
+    def _encoded_call(self, day: dt.date, seq: int, call: tuple[str, int, int, int]) -> bytes:
+        key = (day, self._knobs.timezone, self._knobs.calls_per_agent, seq)
+        encoded = self._encoded_calls.get(key)
+        if encoded is None:
+            if len(self._encoded_calls) > 1_000_000:
+                self._encoded_calls.clear()
+            encoded = self._encoded_calls[key] = json.dumps(self._call_record(day, seq, call, False)).encode()
+        return encoded
+
+    def call_logs_answer(self, params: dict[str, str]) -> dict[str, Any] | _Encoded:
         """log/retrieve: the window's calls, filtered, ordered and paged as the service does."""
         knobs = self._knobs
         self._call_log_requests += 1
@@ -782,6 +792,11 @@ class ConvosoEmulator:
         else:
             chosen = [rows[i] for i in range(offset, min(offset + limit, len(rows)))]
         recordings = params.get("include_recordings") == "1"
+        if not recordings:  # the common request: records encoded once per day, pages joined from them
+            encoded = [self._encoded_call(day, seq, call) for day, seq, call in chosen]
+            head = json.dumps({"offset": offset, "limit": limit, "total_found": str(total), "entries": len(encoded)})
+            body = b'{"success": true, "data": ' + head[:-1].encode() + b', "results": ['
+            return _Encoded(body + b", ".join(encoded) + b"]}}", len(encoded))
         results = [self._call_record(day, seq, call, recordings) for day, seq, call in chosen]
         return {
             "success": True,
@@ -885,7 +900,9 @@ class ConvosoEmulator:
             "data": {"offset": offset, "limit": str(limit), "total": str(len(events)), "entries": chosen},
         }
 
-    def answer_path(self, path: str, params: dict[str, str], token: str | None) -> dict[str, Any] | list[Any]:
+    def answer_path(
+        self, path: str, params: dict[str, str], token: str | None
+    ) -> dict[str, Any] | list[Any] | _Encoded:
         """The JSON any endpoint sends (no faults applied)."""
         if path == ENDPOINT:
             return self.answer(params, token)
@@ -927,6 +944,14 @@ def _break_relations(record: dict[str, Any], sums: dict[str, int]) -> None:
     record["total_time"] = _hms(sums["total"] + 600)
     record["talk_sec_pt"] = round(record["talk_sec_pt"] + 5.0, 1)
     record["human_answered"] = record["human_answered"] + 1
+
+
+@dataclass
+class _Encoded:
+    """An answer already encoded as JSON, and the records it carries."""
+
+    body: bytes
+    rows: int
 
 
 class _LazyRows(Sequence[tuple[dt.date, int, tuple[str, int, int, int]]]):
@@ -1115,8 +1140,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with owner._lock:
             payload = owner.answer_path(record.path, params, token)
-        body = json.dumps(payload).encode()
-        record.rows = _rows_in(payload)
+        if isinstance(payload, _Encoded):  # a call-log page, assembled from cached records
+            body, record.rows, payload = payload.body, payload.rows, {"success": True}
+        else:
+            body = json.dumps(payload).encode()
+            record.rows = _rows_in(payload)
         if knobs.not_ready_status != 200 and record.rows == 0 and token == owner.token:
             code = knobs.not_ready_status
             self._send(record, code, _HTML.format(code=code, reason="Not Ready").encode(), "text/html")

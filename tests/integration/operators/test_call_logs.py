@@ -283,3 +283,39 @@ def test_call_logs_in_a_dag(convoso_conn: ConvosoEmulator, run_dag: RunDag, tmp_
     summary = xcom("calls")
     assert summary["start_time"] == "2026-03-02 00:00:00"
     assert summary["rows"] == len(read_output((tmp_path / "2026-03-02.parquet").read_bytes(), "parquet"))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"success": True, "data": {"offset": 0, "limit": 500, "total_found": "3", "results": [{"id": 1}, {"id": "2"}]}},
+        {"success": True, "data": {"total_found": 2, "results": {"a": {"id": "7"}, "b": {"id": 8}}}},
+        {"success": "true", "data": {"total_found": "1", "results": [{"id": "9", "x": [1, {"y": 2}]}]}},
+        {"success": True, "results": []},
+        {"success": True, "data": None},
+    ],
+)
+def test_page_ids_agree_with_reading_the_whole_page(payload: dict[str, Any]) -> None:
+    import json
+
+    from airflow_provider_convoso.calllogs import page_ids
+
+    page = read_page(payload)
+    assert page_ids(json.dumps(payload).encode()) == ([str(r.get("id")) for r in page.rows], page.total_found)
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ({"success": False, "code": 6006, "text": "Unknown User Id"}, ConvosoInvalidFilterError),
+        ({"success": True, "data": {"results": ["not a row"]}}, ConvosoResponseError),
+        ([], ConvosoResponseError),
+    ],
+)
+def test_page_ids_of_a_non_answer_raise_as_reading_it_does(payload: Any, error: type) -> None:
+    import json
+
+    from airflow_provider_convoso.calllogs import page_ids
+
+    with pytest.raises(error):
+        page_ids(json.dumps(payload).encode())
