@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -256,3 +256,25 @@ def halve(start_time: str, end_time: str) -> list[tuple[str, str]]:
     middle = start + (end - start) / 2
     middle = middle.replace(microsecond=0)
     return [(start_time, middle.strftime(_FORMAT)), ((middle + dt.timedelta(seconds=1)).strftime(_FORMAT), end_time)]
+
+
+def spooled_records(spool: Any, dropped: list[int]) -> Iterator[dict[str, Any]]:
+    """Yield the typed rows of every spooled page, in window and offset order, each ``id`` once.
+
+    :param spool: a :class:`~airflow_provider_convoso.spool.BodySpool` of page bodies.
+    :param dropped: ``dropped[0]`` is set to the number of repeated rows left out.
+    :return: the records.
+    """
+    from airflow_provider_convoso.responses import decode_json
+
+    seen: set[str] = set()
+    dropped[0] = 0
+    for _, body in spool.items():
+        for row in read_page(decode_json(body)).rows:
+            record = type_call_log(row)
+            key = str(record.get("id"))
+            if key in seen:
+                dropped[0] += 1
+                continue
+            seen.add(key)
+            yield record

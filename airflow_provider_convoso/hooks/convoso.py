@@ -709,6 +709,51 @@ class ConvosoHook(BaseHook):
         with self.explained():
             return load(table, self.fetch_payload, **options)
 
+    def iter_call_logs(
+        self,
+        start_time: str,
+        end_time: str,
+        *,
+        max_concurrency: int = 4,
+        include_recordings: bool = False,
+        stats: dict[str, Any] | None = None,
+        **filters: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every call of an account-local window, typed, each ``id`` once.
+
+        The pages are read first (:meth:`afetch_call_log_pages`: oldest first, windows past
+        the offset cap halved, a short window read again) into a spool on local disk, then
+        yielded in time order; memory does not grow with the window.
+
+        :param start_time: local ``YYYY-MM-DD HH:MM:SS``.
+        :param end_time: local ``YYYY-MM-DD HH:MM:SS``.
+        :param max_concurrency: pages in flight at once.
+        :param include_recordings: ask for each call's recordings.
+        :param stats: receives ``windows``, ``pages`` and ``duplicates_dropped``.
+        :param filters: ``user_id``, ``campaign_id``, ``list_id``, ... one value each.
+        :return: the calls.
+        """
+        from airflow_provider_convoso.calllogs import spooled_records
+        from airflow_provider_convoso.spool import BodySpool
+
+        query = CallLogsQuery.from_inputs(
+            start_time=start_time, end_time=end_time, include_recordings=include_recordings, **filters
+        )
+
+        async def read(spool: BodySpool) -> CallLogStats:
+            try:
+                return await self.afetch_call_log_pages(query, spool, max_concurrency=max_concurrency)
+            finally:
+                await self.aclose()
+
+        with BodySpool() as spool:
+            read_stats = asyncio.run(read(spool))
+            dropped = [0]
+            with self.explained():
+                yield from spooled_records(spool, dropped)
+        if stats is not None:
+            stats.update(windows=read_stats.windows, pages=read_stats.pages, duplicates_dropped=dropped[0])
+
     def iter_agent_productivity(
         self,
         day: dt.date,

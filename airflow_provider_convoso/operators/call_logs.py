@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_convoso.compat import BaseOperator
@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from airflow_provider_convoso.queries import CallLogsQuery
     from airflow_provider_convoso.spool import BodySpool
 
-#: The leading CSV/Parquet columns; other fields follow, sorted.
+#: The CSV/Parquet columns, every field the service is known to send first (a field outside
+#: them gets a column after these, sorted, at the cost of a second pass over the pages).
 CALL_LOG_COLUMNS: tuple[str, ...] = (
     "id",
     "call_date",
@@ -34,6 +35,16 @@ CALL_LOG_COLUMNS: tuple[str, ...] = (
     "call_type",
     "phone_number",
     "number_dialed",
+    "first_name",
+    "last_name",
+    "called_count",
+    "queue_id",
+    "queue_position",
+    "queue_seconds",
+    "caller_id_displayed",
+    "originating_agent_id",
+    "agent_comment",
+    "recording",
 )
 #: The single-value filters the operator passes on (log/retrieve's documented names).
 FILTERS: tuple[str, ...] = (
@@ -172,6 +183,7 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
         )
 
     def execute(self, context: Any) -> Any:
+        from airflow_provider_convoso.calllogs import spooled_records
         from airflow_provider_convoso.inspection import Inspection
         from airflow_provider_convoso.output import resolve_format, storage_uri, write_records
         from airflow_provider_convoso.spool import BodySpool
@@ -192,11 +204,11 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
             dropped = [0]
             with hook.explained():
                 if path is None:
-                    return self._to_xcom(list(_records(spool, dropped)))
+                    return self._to_xcom(list(spooled_records(spool, dropped)))
                 digest = Inspection("off", None, typed=True, log=self.log)
                 rows, size = write_records(
                     path,
-                    lambda: _records(spool, dropped),
+                    lambda: spooled_records(spool, dropped),
                     fmt,
                     normalized=False,
                     csv_escape_formulas=self.csv_escape_formulas,
@@ -225,21 +237,3 @@ async def _fetch(hook: ConvosoHook, query: CallLogsQuery, spool: BodySpool, work
         return await hook.afetch_call_log_pages(query, spool, max_concurrency=workers)
     finally:
         await hook.aclose()
-
-
-def _records(spool: BodySpool, dropped: list[int]) -> Iterator[dict[str, Any]]:
-    """The typed rows of every spooled page, in window and offset order, each id once."""
-    from airflow_provider_convoso.calllogs import read_page, type_call_log
-    from airflow_provider_convoso.responses import decode_json
-
-    seen: set[str] = set()
-    dropped[0] = 0
-    for _, body in spool.items():
-        for row in read_page(decode_json(body)).rows:
-            record = type_call_log(row)
-            key = str(record.get("id"))
-            if key in seen:
-                dropped[0] += 1
-                continue
-            seen.add(key)
-            yield record

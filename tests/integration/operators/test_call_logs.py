@@ -319,3 +319,19 @@ def test_page_ids_of_a_non_answer_raise_as_reading_it_does(payload: Any, error: 
 
     with pytest.raises(error):
         page_ids(json.dumps(payload).encode())
+
+
+def test_the_hook_iterates_a_window_through_faults(convoso_conn: ConvosoEmulator) -> None:
+    from airflow_provider_convoso.hooks.convoso import ConvosoHook
+
+    convoso_conn.configure(faults=["503", "reset", "truncated", "429"], retry_after="0", limit_clamp=100)
+    stats: dict[str, Any] = {}
+    calls = list(
+        ConvosoHook(max_retries=5).iter_call_logs(
+            "2026-03-02 08:00:00", "2026-03-02 11:59:59", max_concurrency=4, stats=stats, user_id="10003"
+        )
+    )
+    assert calls and {c["user_id"] for c in calls} == {"10003"}
+    assert all("08:00:00" <= c["call_date"][11:] <= "11:59:59" for c in calls)
+    assert stats["windows"][0]["total_found"] == len(calls) and stats["duplicates_dropped"] == 0
+    assert [r.fault for r in _log_requests(convoso_conn)[:4]] == ["503", "reset", "truncated", "429"]
