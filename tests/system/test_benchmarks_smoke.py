@@ -23,7 +23,8 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["machine"]["smoke"] is True
-    assert [r["id"] for r in report["results"]] == ["parse", "requests", "sensor", "backfill", "payload", "triggers"]
+    ids = [r["id"] for r in report["results"]]
+    assert ids == ["parse", "requests", "sensor", "backfill", "payload", "triggers", "calllogs"]
     for entry in report["results"]:
         assert isinstance(entry["met"], bool)
         assert entry["target"]
