@@ -185,6 +185,28 @@ def type_call_log(raw: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
+@dataclasses.dataclass
+class ReadingWindow:
+    """A call-log window being read: its bounds, pass, pages left and the ids seen so far."""
+
+    start: str
+    end: str
+    attempt: int
+    total_found: int = 0
+    pending: int = 0
+    ids: set[str] = dataclasses.field(default_factory=set)
+
+
+@dataclasses.dataclass
+class CallLogStats:
+    """What ``ConvosoHook.afetch_call_log_pages`` read: windows (with ``total_found``),
+    pages, and how many times a window was halved."""
+
+    windows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    pages: int = 0
+    splits: int = 0
+
+
 # -- windows --------------------------------------------------------------------------
 
 

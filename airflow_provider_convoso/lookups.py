@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
-from airflow_provider_convoso.queries import CampaignsQuery, ListsQuery, Query, StatusQuery, UsersQuery
+from airflow_provider_convoso.queries import Query
+from airflow_provider_convoso.queries.lookups import CampaignsQuery, ListsQuery, StatusQuery, UsersQuery
 from airflow_provider_convoso.responses import data_of, snippet
 
 #: The tables :func:`load` knows.

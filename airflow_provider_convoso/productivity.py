@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from airflow_provider_convoso.exceptions import ConvosoResponseError
-from airflow_provider_convoso.queries import AgentProductivityQuery, Query
+from airflow_provider_convoso.queries import Query
+from airflow_provider_convoso.queries.agent_productivity import AgentProductivityQuery
 from airflow_provider_convoso.responses import data_of, snippet
 
 #: Pages read for one filter set at most (the offset cap over the smallest page, and some).

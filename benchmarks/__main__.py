@@ -67,6 +67,9 @@ def _import_cost(modules: list[str], env: dict[str, str]) -> tuple[float, float]
 def bench_parse_cost(runs: int) -> dict[str, Any]:
     ours = [
         "airflow_provider_convoso.operators.agent_performance",
+        "airflow_provider_convoso.operators.call_logs",
+        "airflow_provider_convoso.operators.agent_productivity",
+        "airflow_provider_convoso.operators.lookups",
         "airflow_provider_convoso.sensors.agent_performance",
     ]
     http = ["airflow.providers.http.operators.http", "airflow.providers.http.sensors.http"]
@@ -83,7 +86,7 @@ def bench_parse_cost(runs: int) -> dict[str, Any]:
             http_s.append(_import_cost(http, env))
     ratio = _median_of([w for w, _ in ours_s]) / _median_of([w for w, _ in http_s])
     return {
-        "name": "DAG-parse import cost (our operator + sensor vs the HTTP provider's operator + sensor)",
+        "name": "DAG-parse import cost (our four operators + sensor vs the HTTP provider's operator + sensor)",
         "ours": _wall_cpu_ms(ours_s),
         "peer": _wall_cpu_ms(http_s),
         "ratio": round(ratio, 3),
@@ -635,7 +638,7 @@ def bench_call_logs(calls: int, latency: float, runs: int) -> dict[str, Any]:
     import asyncio
 
     from airflow_provider_convoso.hooks.convoso import ConvosoHook
-    from airflow_provider_convoso.queries import CallLogsQuery
+    from airflow_provider_convoso.queries.call_logs import CallLogsQuery
     from airflow_provider_convoso.spool import BodySpool
 
     agents = 200

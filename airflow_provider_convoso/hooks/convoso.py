@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import functools
 import io
@@ -36,7 +35,7 @@ from airflow_provider_convoso.exceptions import (
     ConvosoTransientError,
     redact,
 )
-from airflow_provider_convoso.queries import AgentPerformanceQuery, CallLogsQuery, Query
+from airflow_provider_convoso.queries import AgentPerformanceQuery, Query
 
 # httpx, aiohttp, tenacity and the parsing modules are imported where they are used: the
 # DAG processor imports this module with every DAG file that uses the operator or the sensor.
@@ -45,6 +44,8 @@ if TYPE_CHECKING:
     import httpx
     from tenacity import RetryCallState
 
+    from airflow_provider_convoso.calllogs import CallLogStats
+    from airflow_provider_convoso.queries.call_logs import CallLogsQuery
     from airflow_provider_convoso.settings import ClientSettings
     from airflow_provider_convoso.spool import BodySpool
 
@@ -193,28 +194,6 @@ def _fingerprint(content: bytes, params: Mapping[str, str]) -> tuple[int, str]:
     digest = RecordDigest().add_all(iter_records(content, params, envelope=envelope))
     warn_on_total(envelope, digest.rows)
     return digest.rows, digest.hexdigest()
-
-
-@dataclasses.dataclass
-class _Window:
-    """A call-log window being read: its bounds, pass, pages left and the ids seen."""
-
-    start: str
-    end: str
-    attempt: int
-    total_found: int = 0
-    pending: int = 0
-    ids: set[str] = dataclasses.field(default_factory=set)
-
-
-@dataclasses.dataclass
-class CallLogStats:
-    """What :meth:`ConvosoHook.afetch_call_log_pages` read: windows (with ``total_found``),
-    pages, and how many times a window was halved."""
-
-    windows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    pages: int = 0
-    splits: int = 0
 
 
 def warn_on_total(envelope: Mapping[str, Any], rows: int) -> int | None:
@@ -734,6 +713,7 @@ class ConvosoHook(BaseHook):
         :return: the calls.
         """
         from airflow_provider_convoso.calllogs import spooled_records
+        from airflow_provider_convoso.queries.call_logs import CallLogsQuery
         from airflow_provider_convoso.spool import BodySpool
 
         query = CallLogsQuery.from_inputs(
@@ -805,10 +785,11 @@ class ConvosoHook(BaseHook):
         :param max_concurrency: requests in flight at once (at most :data:`MAX_CONCURRENCY`).
         :return: what was read, per window.
         """
-        from airflow_provider_convoso.calllogs import halve, page_ids
+        from airflow_provider_convoso.calllogs import CallLogStats, ReadingWindow, halve, page_ids
+        from airflow_provider_convoso.queries.call_logs import CallLogsQuery
 
         stats = CallLogStats()
-        work: asyncio.Queue[tuple[CallLogsQuery, int, _Window]] = asyncio.Queue()
+        work: asyncio.Queue[tuple[CallLogsQuery, int, ReadingWindow]] = asyncio.Queue()
         cap = CallLogsQuery.OFFSET_CAP
 
         async def get(page_query: CallLogsQuery) -> tuple[bytes, list[str], int]:
@@ -818,10 +799,10 @@ class ConvosoHook(BaseHook):
             return body, ids, total
 
         def open_window(window_query: CallLogsQuery, attempt: int) -> None:
-            window = _Window(window_query.start_time, window_query.end_time, attempt)
+            window = ReadingWindow(window_query.start_time, window_query.end_time, attempt)
             work.put_nowait((window_query, 0, window))
 
-        async def handle(page_query: CallLogsQuery, window: _Window) -> None:
+        async def handle(page_query: CallLogsQuery, window: ReadingWindow) -> None:
             body, ids, total_found = await get(page_query)
             stats.pages += 1
             first = page_query.offset == 0
@@ -846,7 +827,7 @@ class ConvosoHook(BaseHook):
             if window.pending == 0:
                 finish(page_query, window)
 
-        def finish(page_query: CallLogsQuery, window: _Window) -> None:
+        def finish(page_query: CallLogsQuery, window: ReadingWindow) -> None:
             distinct = len(window.ids)
             if distinct < window.total_found and window.attempt == 0:
                 self.log.info(

@@ -12,8 +12,8 @@ from airflow_provider_convoso.hooks.convoso import MAX_CONCURRENCY, ConvosoHook
 from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput
 
 if TYPE_CHECKING:
-    from airflow_provider_convoso.hooks.convoso import CallLogStats
-    from airflow_provider_convoso.queries import CallLogsQuery
+    from airflow_provider_convoso.calllogs import CallLogStats
+    from airflow_provider_convoso.queries.call_logs import CallLogsQuery
     from airflow_provider_convoso.spool import BodySpool
 
 #: The CSV/Parquet columns, every field the service is known to send first (a field outside
@@ -162,7 +162,7 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
         from airflow_provider_convoso.calllogs import day_window, local_window
         from airflow_provider_convoso.exceptions import ConvosoInputError
         from airflow_provider_convoso.params import parse_date
-        from airflow_provider_convoso.queries import CallLogsQuery
+        from airflow_provider_convoso.queries.call_logs import CallLogsQuery
 
         if self.date is not None:
             day = parse_date("date", self.date)
