@@ -16,6 +16,22 @@ from airflow_provider_convoso.exceptions import ConvosoInputError
 
 #: The ID filters, in the contract's order.
 FILTER_PARAMS: tuple[str, ...] = ("campaign_ids", "list_ids", "queue_ids", "user_ids", "status_ids")
+#: log/retrieve's single-value filters, in the help page's order.
+CALL_LOG_FILTERS: tuple[str, ...] = (
+    "id",
+    "lead_id",
+    "list_id",
+    "campaign_id",
+    "queue_id",
+    "user_id",
+    "status",
+    "phone_number",
+    "number_dialed",
+    "first_name",
+    "last_name",
+    "called_count",
+    "call_type",
+)
 #: Filters whose elements may be non-numeric (status abbreviations such as ``NI``).
 _ALPHANUMERIC_FILTERS = frozenset({"status_ids"})
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_convoso.compat import BaseOperator
 from airflow_provider_convoso.hooks.convoso import MAX_CONCURRENCY, ConvosoHook
 from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput
+from airflow_provider_convoso.params import CALL_LOG_FILTERS
 
 if TYPE_CHECKING:
     from airflow_provider_convoso.calllogs import CallLogStats
@@ -45,22 +46,6 @@ CALL_LOG_COLUMNS: tuple[str, ...] = (
     "originating_agent_id",
     "agent_comment",
     "recording",
-)
-#: The single-value filters the operator passes on (log/retrieve's documented names).
-FILTERS: tuple[str, ...] = (
-    "id",
-    "lead_id",
-    "list_id",
-    "campaign_id",
-    "queue_id",
-    "user_id",
-    "status",
-    "phone_number",
-    "number_dialed",
-    "first_name",
-    "last_name",
-    "called_count",
-    "call_type",
 )
 
 
@@ -103,7 +88,7 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
         "date",
         "start_time",
         "end_time",
-        *FILTERS,
+        *CALL_LOG_FILTERS,
         "output_path",
         "output_conn_id",
         "output_format",
@@ -129,7 +114,7 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
         csv_escape_formulas: bool = False,
         **kwargs: Any,
     ) -> None:
-        filters = {name: kwargs.pop(name, None) for name in FILTERS}
+        filters = {name: kwargs.pop(name, None) for name in CALL_LOG_FILTERS}
         super().__init__(**kwargs)
         self.convoso_conn_id = convoso_conn_id
         self.date = date
@@ -177,7 +162,7 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
             seconds = self.lookback.total_seconds() if isinstance(self.lookback, dt.timedelta) else self.lookback
             earlier = dt.datetime.fromisoformat(start) - dt.timedelta(seconds=seconds)
             start = earlier.replace(microsecond=0).isoformat(sep=" ")
-        filters = {name: getattr(self, name) for name in FILTERS}
+        filters = {name: getattr(self, name) for name in CALL_LOG_FILTERS}
         return CallLogsQuery.from_inputs(
             start_time=start, end_time=end, include_recordings=self.include_recordings, **filters
         )

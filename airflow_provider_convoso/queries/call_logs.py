@@ -9,25 +9,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from airflow_provider_convoso.exceptions import ConvosoInputError
+from airflow_provider_convoso.params import CALL_LOG_FILTERS
 from airflow_provider_convoso.queries import Query, _page_number, _search_text
 
 _LOCAL_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
-#: log/retrieve's single-value filters, in the help page's order.
-CALL_LOG_FILTERS: tuple[str, ...] = (
-    "id",
-    "lead_id",
-    "list_id",
-    "campaign_id",
-    "queue_id",
-    "user_id",
-    "status",
-    "phone_number",
-    "number_dialed",
-    "first_name",
-    "last_name",
-    "called_count",
-    "call_type",
-)
 
 
 def local_time_text(name: str, value: Any) -> str:
