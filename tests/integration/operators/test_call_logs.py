@@ -283,6 +283,9 @@ def test_call_logs_in_a_dag(convoso_conn: ConvosoEmulator, run_dag: RunDag, tmp_
     summary = xcom("calls")
     assert summary["start_time"] == "2026-03-02 00:00:00"
     assert summary["rows"] == len(read_output((tmp_path / "2026-03-02.parquet").read_bytes(), "parquet"))
+    seen = xcom("event_types")
+    assert seen["events"] > 0 and seen["users"] == ["10001"]
+    assert seen["datetime"] is True and seen["utc_offset_s"] == 0
 
 
 @pytest.mark.parametrize(
