@@ -28,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 DAG_ID = "convoso_daily_agent_report"
+CALL_CENTER_DAG_ID = "convoso_daily_call_center"
 BAD_DAG_ID = "deploy_check_bad_token"
 LOGICAL_DATE = "2026-03-04T02:30:00+00:00"
 REPORT_DAY = "2026-03-03"
@@ -188,6 +189,7 @@ def write_dags(dags: Path) -> None:
     # components' environment sets 5 s): the check needs the same DAG to finish in seconds.
     check('os.environ.get("CONVOSO_POKE_INTERVAL"' in source, "the example DAG reads CONVOSO_POKE_INTERVAL")
     (dags / f"{DAG_ID}.py").write_text(source)
+    (dags / f"{CALL_CENTER_DAG_ID}.py").write_text((ROOT / "example_dags" / f"{CALL_CENTER_DAG_ID}.py").read_text())
     (dags / f"{BAD_DAG_ID}.py").write_text(BAD_TOKEN_DAG.format(dag_id=BAD_DAG_ID))
 
 
@@ -299,16 +301,21 @@ def main() -> int:
         wait_for("the API server", lambda: listening(api_port), 120)
 
         def parsed() -> bool:
-            rows = query(pg_port, "SELECT dag_id FROM dag WHERE dag_id IN (%s, %s)", DAG_ID, BAD_DAG_ID)
-            return len(rows) == 2
+            rows = query(pg_port, "SELECT dag_id FROM dag WHERE dag_id IN (%s, %s, %s)", DAG_ID, BAD_DAG_ID,
+                         CALL_CENTER_DAG_ID)  # fmt: skip
+            return len(rows) == 3
 
-        wait_for("the dag-processor to parse both DAGs", parsed, 180)
-        for dag_id in (DAG_ID, BAD_DAG_ID):
+        wait_for("the dag-processor to parse the three DAGs", parsed, 180)
+        for dag_id in (DAG_ID, BAD_DAG_ID, CALL_CENTER_DAG_ID):
             airflow(env, "dags", "unpause", dag_id)
 
         print(f">> running {DAG_ID} for {LOGICAL_DATE}")
         state = run_dag(env, pg_port, DAG_ID, "deploy_check_ok", LOGICAL_DATE, 300)
         ok_checks(pg_port, state, home, logs, output)
+
+        print(f">> running {CALL_CENTER_DAG_ID} for {LOGICAL_DATE}")
+        state = run_dag(env, pg_port, CALL_CENTER_DAG_ID, "deploy_check_call_center", LOGICAL_DATE, 300)
+        call_center_checks(pg_port, state, output)
 
         print(f">> running {BAD_DAG_ID} (wrong token, retries=3)")
         state = run_dag(env, pg_port, BAD_DAG_ID, "deploy_check_bad_token", LOGICAL_DATE, 240)
@@ -375,6 +382,22 @@ def ok_checks(pg_port: int, state: str, home: Path, logs: Path, output: Path) ->
     check(len(summary.get("digest") or "") == 16, "summary.json carries the digest of the written rows")
     leftovers = sorted(p.name for p in partition.iterdir() if p.name not in ("agents.jsonl", "summary.json"))
     check(not leftovers, f"no temporary files left beside the outputs ({leftovers})")
+
+
+def call_center_checks(pg_port: int, state: str, output: Path) -> None:
+    check(state == "success", "the call-center run succeeded (call logs, productivity, four lookup tables)")
+    rows = query(pg_port, "SELECT task_id, external_executor_id FROM task_instance WHERE run_id = %s",
+                 "deploy_check_call_center")  # fmt: skip
+    check(len(rows) == 7 and all(executor_id for _, executor_id in rows),
+          f"all 7 tasks of the run went through Celery ({sorted(task for task, _ in rows)})")  # fmt: skip
+    partition = f"dt={REPORT_DAY}"
+    for name, path in (
+        ("call logs", output / "call_logs" / partition / "calls.parquet"),
+        ("agent productivity", output / "agent_productivity" / partition / "events.parquet"),
+        *((table, output / "lookups" / table / partition / f"{table}.jsonl")
+          for table in ("users", "campaigns", "lists", "statuses")),
+    ):  # fmt: skip
+        check(path.exists() and path.stat().st_size > 0, f"{name} landed in {path.relative_to(output)}")
 
 
 def secret_checks(pg_port: int, token: str, home: Path, logs: Path, output: Path) -> None:
