@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 
 from airflow_provider_convoso.exceptions import CALL_LOG_FILTER_CODES, ConvosoInputError, ConvosoResponseError
-from airflow_provider_convoso.responses import data_of, snippet
+from airflow_provider_convoso.responses import count_of, data_of, records_in, snippet
 
 #: Dialer pseudo-agents: rows no agent handled. Kept, flagged with ``is_system_user``.
 SYSTEM_USER_IDS = frozenset({"666666", "666667", "666671"})
@@ -41,16 +41,6 @@ class Page:
     limit: int | None
 
 
-def _count(value: Any, what: str) -> int:
-    if isinstance(value, bool):
-        raise ConvosoResponseError(f"{what} is not a count: {value!r}")
-    if isinstance(value, int) and value >= 0:
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise ConvosoResponseError(f"{what} is not a count: {snippet(repr(value), 40)}")
-
-
 def read_page(payload: Any, params: Mapping[str, str] | None = None) -> Page:
     """Return the rows, ``total_found`` and echoed ``limit`` of one answer.
 
@@ -70,21 +60,10 @@ def read_page(payload: Any, params: Mapping[str, str] | None = None) -> Page:
         data = {"results": results}
     if not isinstance(data, Mapping):
         raise ConvosoResponseError(f"log/retrieve 'data' is a JSON {type(data).__name__}, not an object")
-    results = data.get("results")
-    if results is None or results in ({}, []):
-        rows: list[Any] = []
-    elif isinstance(results, list):
-        rows = results
-    elif isinstance(results, Mapping):
-        rows = list(results.values())
-    else:
-        raise ConvosoResponseError(f"log/retrieve 'results' is a JSON {type(results).__name__}")
-    for row in rows:
-        if not isinstance(row, dict):
-            raise ConvosoResponseError(f"a call-log record is a JSON {type(row).__name__}, not an object")
-    total = _count(data.get("total_found", len(rows)), "total_found")
+    rows = records_in(data.get("results"), "log/retrieve 'results'")
+    total = count_of(data.get("total_found", len(rows)), "total_found")
     limit = data.get("limit")
-    return Page(rows, total, _count(limit, "limit") if limit not in (None, "") else None)
+    return Page(rows, total, count_of(limit, "limit") if limit not in (None, "") else None)
 
 
 class _IdRow(msgspec.Struct):
@@ -123,7 +102,7 @@ def page_ids(content: bytes, params: Mapping[str, str] | None = None) -> tuple[l
     if envelope is not None and envelope.success is True and envelope.data is not None:
         rows = envelope.data.results or []
         total = envelope.data.total_found
-        return [str(row.id) for row in rows], _count(len(rows) if total is None else total, "total_found")
+        return [str(row.id) for row in rows], count_of(len(rows) if total is None else total, "total_found")
     from airflow_provider_convoso.responses import decode_json
 
     page = read_page(decode_json(content), params)

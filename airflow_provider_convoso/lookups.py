@@ -18,7 +18,7 @@ from typing import Any
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
 from airflow_provider_convoso.queries import Query
 from airflow_provider_convoso.queries.lookups import CampaignsQuery, ListsQuery, StatusQuery, UsersQuery
-from airflow_provider_convoso.responses import data_of, snippet
+from airflow_provider_convoso.responses import count_of, data_of, records_in, snippet
 
 #: The tables :func:`load` knows.
 TABLES = ("users", "campaigns", "lists", "statuses")
@@ -33,23 +33,6 @@ _log = logging.getLogger(__name__)
 Fetch = Callable[[Query], Any]
 
 
-def _items(data: Any, what: str) -> list[Any]:
-    """A list, or an object's values; ``null``/``{}``/``[]`` is no rows."""
-    if data is None or data in ({}, []):
-        return []
-    if isinstance(data, list):
-        return data
-    if isinstance(data, Mapping):
-        return list(data.values())
-    raise ConvosoResponseError(f"{what} is a JSON {type(data).__name__}, not a list or an object")
-
-
-def _record(item: Any, what: str) -> dict[str, Any]:
-    if not isinstance(item, Mapping):
-        raise ConvosoResponseError(f"a {what} record is a JSON {type(item).__name__}, not an object")
-    return dict(item)
-
-
 def _id_text(value: Any) -> str | None:
     """An id as the string every table joins on (``1187342`` and ``"1187342"`` alike)."""
     if value is None or isinstance(value, bool):
@@ -58,17 +41,6 @@ def _id_text(value: Any) -> str | None:
         value = int(value)
     text = str(value).strip()
     return text or None
-
-
-def _count(value: Any, what: str) -> int:
-    """A count the service may send as a number or a string."""
-    if isinstance(value, bool):
-        raise ConvosoResponseError(f"{what} is not a count: {value!r}")
-    if isinstance(value, int) and value >= 0:
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise ConvosoResponseError(f"{what} is not a count: {snippet(repr(value), 40)}")
 
 
 def php_date(value: Any) -> Any:
@@ -150,7 +122,7 @@ def iter_users(fetch: Fetch, user: str | None = None, *, page_size: int = 100) -
         else:
             raise ConvosoResponseError(f"users/search 'results' is a JSON {type(results).__name__}")
         for key, item in pairs:
-            record = _record(item, "user")
+            [record] = records_in([item], "users/search 'results'")
             inner = _id_text(record.get("id"))
             if key is not None and inner is not None and inner != str(key):
                 _log.warning("users/search: the user keyed %r has id %r; using the id", str(key)[:40], inner[:40])
@@ -159,7 +131,7 @@ def iter_users(fetch: Fetch, user: str | None = None, *, page_size: int = 100) -
                 continue
             seen.add(str(record["id"]))
             yield record
-        total = _count(data.get("total", 0), "users/search total")
+        total = count_of(data.get("total", 0), "users/search total")
         offset += len(pairs)
         if not pairs or offset >= total:
             return
@@ -173,7 +145,7 @@ def load_campaigns(fetch: Fetch) -> list[dict[str, Any]]:
     :return: the campaigns.
     """
     query = CampaignsQuery()
-    records = [_record(item, "campaign") for item in _items(data_of(fetch(query)), "campaigns/search 'data'")]
+    records = records_in(data_of(fetch(query)), "campaigns/search 'data'")
     for record in records:
         record["id"] = _id_text(record.get("id"))
         if "last_call_date" in record:
@@ -193,8 +165,7 @@ def load_lists(fetch: Fetch) -> list[dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for status in ("1", "0"):
         query = ListsQuery.from_inputs(status=status)
-        for item in _items(data_of(fetch(query), query.to_params()), "lists/search 'data'"):
-            record = _record(item, "list")
+        for record in records_in(data_of(fetch(query), query.to_params()), "lists/search 'data'"):
             record["id"] = _id_text(record.get("id", record.get("list_id")))
             if "campaign_id" in record:
                 record["campaign_id"] = _id_text(record["campaign_id"])
@@ -216,8 +187,7 @@ def load_statuses(fetch: Fetch, query_text: str = "") -> list[dict[str, Any]]:
     """
     query = StatusQuery.from_inputs(query=query_text)
     records = []
-    for item in _items(data_of(fetch(query), query.to_params()), "status/search 'data'"):
-        record = _record(item, "status")
+    for record in records_in(data_of(fetch(query), query.to_params()), "status/search 'data'"):
         if _MISSPELT in record:
             value = record.pop(_MISSPELT)
             record.setdefault(_SPELT, value)

@@ -19,7 +19,7 @@ from typing import Any
 from airflow_provider_convoso.exceptions import ConvosoResponseError
 from airflow_provider_convoso.queries import Query
 from airflow_provider_convoso.queries.agent_productivity import AgentProductivityQuery
-from airflow_provider_convoso.responses import data_of, snippet
+from airflow_provider_convoso.responses import count_of, data_of, records_in, snippet
 
 #: Pages read for one filter set at most (the offset cap over the smallest page, and some).
 MAX_PAGES = 1000
@@ -29,16 +29,6 @@ _DURATION = re.compile(r"(?:(\d{1,9}):)?([0-5]?\d):([0-5]\d)")
 _log = logging.getLogger(__name__)
 
 Fetch = Callable[[Query], Any]
-
-
-def _count(value: Any, what: str) -> int:
-    if isinstance(value, bool):
-        raise ConvosoResponseError(f"{what} is not a count: {value!r}")
-    if isinstance(value, int) and value >= 0:
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise ConvosoResponseError(f"{what} is not a count: {snippet(repr(value), 40)}")
 
 
 def read_page(payload: Any, params: Mapping[str, str] | None = None) -> tuple[list[dict[str, Any]], int]:
@@ -53,19 +43,8 @@ def read_page(payload: Any, params: Mapping[str, str] | None = None) -> tuple[li
         return [], 0
     if not isinstance(data, Mapping):
         raise ConvosoResponseError(f"agent-productivity 'data' is a JSON {type(data).__name__}, not an object")
-    entries = data.get("entries")
-    if entries is None or entries in ({}, []):
-        rows: list[Any] = []
-    elif isinstance(entries, list):
-        rows = entries
-    elif isinstance(entries, Mapping):
-        rows = list(entries.values())
-    else:
-        raise ConvosoResponseError(f"agent-productivity 'entries' is a JSON {type(entries).__name__}")
-    for row in rows:
-        if not isinstance(row, dict):
-            raise ConvosoResponseError(f"a productivity event is a JSON {type(row).__name__}, not an object")
-    return rows, _count(data.get("total", len(rows)), "total")
+    rows = records_in(data.get("entries"), "agent-productivity 'entries'")
+    return rows, count_of(data.get("total", len(rows)), "total")
 
 
 def event_seconds(value: Any) -> int | None:

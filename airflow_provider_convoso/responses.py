@@ -326,6 +326,47 @@ def parse_body(
     return parse_payload(decode_json(content), params, normalize=normalize, owned=True, envelope=envelope)
 
 
+def count_of(value: Any, what: str) -> int:
+    """Return a count the service sends as a number or a numeric string (``"731"``).
+
+    :param value: the value as sent.
+    :param what: its name, for the error.
+    :return: the count.
+    :raises ConvosoResponseError: anything else.
+    """
+    if isinstance(value, bool):
+        raise ConvosoResponseError(f"{what} is not a count: {value!r}")
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise ConvosoResponseError(f"{what} is not a count: {snippet(repr(value), 40)}")
+
+
+def records_in(value: Any, what: str) -> list[dict[str, Any]]:
+    """Return the records an envelope member holds: a list, or an object's values.
+
+    ``null``, ``[]`` and ``{}`` are no records.
+
+    :param value: the member's value.
+    :param what: its name, for the error.
+    :return: the records, each a dict.
+    :raises ConvosoResponseError: a value that is not a list or an object, or a record that is not an object.
+    """
+    if value is None or value in ({}, []):
+        return []
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    elif not isinstance(value, list):
+        raise ConvosoResponseError(f"{what} is a JSON {type(value).__name__}, not a list or an object")
+    records = []
+    for item in value:
+        if type(item) is not dict and not isinstance(item, Mapping):
+            raise ConvosoResponseError(f"a record in {what} is a JSON {type(item).__name__}, not an object")
+        records.append(item if type(item) is dict else dict(item))
+    return records
+
+
 def reported_total(envelope: Mapping[str, Any]) -> int | None:
     """The row count an envelope's ``total`` reports (it may be a string), if it has one."""
     total = envelope.get("total")

@@ -14,6 +14,27 @@ if TYPE_CHECKING:
 TOKEN = "tok-SENTINEL-5f3a9c2e7b1d"
 TODAY = dt.date(2026, 3, 3)
 FAST_RETRIES: dict[str, Any] = {"retry_backoff": 0.001, "retry_max_wait": 0.05, "timeout": 2}
+#: The contract's first response example, as sent.
+CONTRACT_AGENT: dict[str, Any] = {
+    "user_id": "12345",
+    "name": "Jane Smith",
+    "calls": 45,
+    "human_answered": 38,
+    "talk_sec_pt": 65.5,
+    "wait_sec_pt": 12.3,
+    "pause_sec_pt": 15.2,
+    "wrap_sec_pt": 7.0,
+    "talk_sec": "09:45:30",
+    "wait_sec": "01:52:15",
+    "pause_sec": "02:17:45",
+    "wrap_sec": "01:05:20",
+    "total_time": "15:00:50",
+    "am": 0,
+    "others": 7,
+    "am_pt": 0.0,
+    "others_pt": 15.6,
+    "call_type": "outbound",
+}
 
 
 class ConnJson(Protocol):

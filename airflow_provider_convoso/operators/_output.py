@@ -8,6 +8,7 @@ facets are these. Imports stay light: the DAG processor imports operator modules
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 from airflow_provider_convoso.compat import asset, is_asset_alias, object_storage_path
@@ -26,10 +27,54 @@ class RecordsOutput:
     lineage_name: ClassVar[str] = "agent-performance"
     output_path: Any
     output_conn_id: Any
+    output_format: Any
     max_xcom_bytes: int
+    csv_escape_formulas: bool
     outlets: Any
     log: Any
     _written: str | None = None
+
+    def _keep_output(
+        self,
+        output_path: str | None,
+        output_conn_id: str | None,
+        output_format: str | None,
+        max_xcom_bytes: int,
+        csv_escape_formulas: bool,
+    ) -> None:
+        """Keep the output arguments every Convoso operator takes."""
+        self.output_path = output_path
+        self.output_conn_id = output_conn_id
+        self.output_format = output_format
+        self.max_xcom_bytes = max_xcom_bytes
+        self.csv_escape_formulas = csv_escape_formulas
+
+    def _write_output(
+        self, context: Any, path: Any, records: Callable[[], Iterable[dict[str, Any]]], fmt: str,
+        *, columns: Sequence[str], what: str,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Write ``records()`` to ``path`` atomically, as ``fmt``, under ``columns`` (another
+        endpoint's records: Parquet infers their types), then log and attach the object.
+
+        :return: the summary's common members: ``path``, ``format``, ``rows``, ``bytes``, ``digest``.
+        """
+        from airflow_provider_convoso.inspection import Inspection
+        from airflow_provider_convoso.output import storage_uri, write_records
+
+        digest = Inspection("off", None, typed=True, log=self.log)  # the digest, from the written lines
+        rows, size = write_records(
+            path,
+            records,
+            fmt,
+            normalized=False,
+            csv_escape_formulas=self.csv_escape_formulas,
+            columns=columns,
+            observe=digest,
+        )
+        uri = storage_uri(str(self.output_path))
+        self.log.info("Wrote %d %s (%d bytes, %s) to %s", rows, what, size, fmt, uri)
+        self._wrote(context, uri)
+        return {"path": uri, "format": fmt, "rows": rows, "bytes": size, **digest.summary()}
 
     def _storage_path(self) -> Any:
         """The output location, resolved before any request so a bad path fails first."""

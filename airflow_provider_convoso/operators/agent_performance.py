@@ -87,14 +87,10 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
         super().__init__(**kwargs)
         self.convoso_conn_id = convoso_conn_id
         self._keep_arguments(locals())
-        self.output_path = output_path
-        self.output_conn_id = output_conn_id
-        self.output_format = output_format
+        self._keep_output(output_path, output_conn_id, output_format, max_xcom_bytes, csv_escape_formulas)
         self.split_by_day = split_by_day
         self.max_concurrency = max_concurrency
         self.normalize = normalize
-        self.max_xcom_bytes = max_xcom_bytes
-        self.csv_escape_formulas = csv_escape_formulas
         self.quality_checks = quality_checks
         self.quality_tolerances = quality_tolerances
         self._written: str | None = None

@@ -93,11 +93,7 @@ class AgentProductivityOperator(RecordsOutput, BaseOperator):
         self.date_end = date_end
         self.campaign_id = campaign_id
         self.agent_emails = agent_emails
-        self.output_path = output_path
-        self.output_conn_id = output_conn_id
-        self.output_format = output_format
-        self.max_xcom_bytes = max_xcom_bytes
-        self.csv_escape_formulas = csv_escape_formulas
+        self._keep_output(output_path, output_conn_id, output_format, max_xcom_bytes, csv_escape_formulas)
         if date is not None and (date_start is not None or date_end is not None):
             raise ValueError("give date, or date_start and date_end, not both")
 
@@ -119,8 +115,7 @@ class AgentProductivityOperator(RecordsOutput, BaseOperator):
         return query.days()
 
     def execute(self, context: Any) -> Any:
-        from airflow_provider_convoso.inspection import Inspection
-        from airflow_provider_convoso.output import resolve_format, storage_uri, write_records
+        from airflow_provider_convoso.output import resolve_format
 
         fmt = resolve_format(self.output_format, self.output_path)
         path = self._storage_path() if self.output_path else None
@@ -138,30 +133,16 @@ class AgentProductivityOperator(RecordsOutput, BaseOperator):
         try:
             if path is None:
                 return self._to_xcom(list(events()))
-            digest = Inspection("off", None, typed=True, log=self.log)
-            rows, size = write_records(
-                path,
-                events,
-                fmt,
-                normalized=False,
-                csv_escape_formulas=self.csv_escape_formulas,
-                columns=PRODUCTIVITY_COLUMNS,
-                observe=digest,
+            summary = self._write_output(
+                context, path, events, fmt, columns=PRODUCTIVITY_COLUMNS, what="agent-productivity events"
             )
         finally:
             hook.close()
-        uri = storage_uri(str(self.output_path))
-        self.log.info("Wrote %d agent-productivity events (%d bytes, %s) to %s", rows, size, fmt, uri)
-        self._wrote(context, uri)
         return {
-            "path": uri,
-            "format": fmt,
-            "rows": rows,
-            "bytes": size,
+            **summary,
             "days": [day.isoformat() for day in days],
             "totals": stats.get("totals", []),
             "pages": stats.get("pages", 0),
             "split": bool(stats.get("split")),
             "duplicates_dropped": stats.get("duplicates_dropped", 0),
-            **digest.summary(),
         }

@@ -125,11 +125,7 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
         self.lookback = lookback
         self.include_recordings = include_recordings
         self.max_concurrency = max_concurrency
-        self.output_path = output_path
-        self.output_conn_id = output_conn_id
-        self.output_format = output_format
-        self.max_xcom_bytes = max_xcom_bytes
-        self.csv_escape_formulas = csv_escape_formulas
+        self._keep_output(output_path, output_conn_id, output_format, max_xcom_bytes, csv_escape_formulas)
         if date is not None and (start_time is not None or end_time is not None):
             raise ValueError("give date, or start_time and end_time, not both")
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
@@ -169,8 +165,7 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
 
     def execute(self, context: Any) -> Any:
         from airflow_provider_convoso.calllogs import spooled_records
-        from airflow_provider_convoso.inspection import Inspection
-        from airflow_provider_convoso.output import resolve_format, storage_uri, write_records
+        from airflow_provider_convoso.output import resolve_format
         from airflow_provider_convoso.spool import BodySpool
 
         fmt = resolve_format(self.output_format, self.output_path)
@@ -190,30 +185,21 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
             with hook.explained():
                 if path is None:
                     return self._to_xcom(list(spooled_records(spool, dropped)))
-                digest = Inspection("off", None, typed=True, log=self.log)
-                rows, size = write_records(
+                summary = self._write_output(
+                    context,
                     path,
                     lambda: spooled_records(spool, dropped),
                     fmt,
-                    normalized=False,
-                    csv_escape_formulas=self.csv_escape_formulas,
                     columns=CALL_LOG_COLUMNS,
-                    observe=digest,
+                    what="call-log rows",
                 )
-        uri = storage_uri(str(self.output_path))
-        self.log.info("Wrote %d call-log rows (%d bytes, %s) to %s", rows, size, fmt, uri)
-        self._wrote(context, uri)
         return {
-            "path": uri,
-            "format": fmt,
-            "rows": rows,
-            "bytes": size,
+            **summary,
             "start_time": query.start_time,
             "end_time": query.end_time,
             "windows": stats.windows,
             "pages": stats.pages,
             "duplicates_dropped": dropped[0],
-            **digest.summary(),
         }
 
 

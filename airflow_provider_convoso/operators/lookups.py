@@ -71,17 +71,12 @@ class ConvosoLookupOperator(RecordsOutput, BaseOperator):
         self.convoso_conn_id = convoso_conn_id
         self.user = user
         self.query = query
-        self.output_path = output_path
-        self.output_conn_id = output_conn_id
-        self.output_format = output_format
-        self.max_xcom_bytes = max_xcom_bytes
-        self.csv_escape_formulas = csv_escape_formulas
+        self._keep_output(output_path, output_conn_id, output_format, max_xcom_bytes, csv_escape_formulas)
         if "{{" not in str(table) and table not in LEADING_COLUMNS:
             raise ValueError(f"table must be one of {', '.join(LEADING_COLUMNS)}, got {table!r}")
 
     def execute(self, context: Any) -> Any:
-        from airflow_provider_convoso.inspection import Inspection
-        from airflow_provider_convoso.output import resolve_format, storage_uri, write_records
+        from airflow_provider_convoso.output import resolve_format
 
         fmt = resolve_format(self.output_format, self.output_path)
         path = self._storage_path() if self.output_path else None
@@ -93,24 +88,7 @@ class ConvosoLookupOperator(RecordsOutput, BaseOperator):
         self.log.info("Convoso %s: %d records", self.table, len(records))
         if path is None:
             return self._to_xcom(records)
-        digest = Inspection("off", None, typed=True, log=self.log)  # the digest, from the written lines
-        rows, size = write_records(
-            path,
-            lambda: iter(records),
-            fmt,
-            normalized=False,
-            csv_escape_formulas=self.csv_escape_formulas,
-            columns=LEADING_COLUMNS[self.table],
-            observe=digest,
+        summary = self._write_output(
+            context, path, lambda: iter(records), fmt, columns=LEADING_COLUMNS[self.table], what=self.table
         )
-        uri = storage_uri(str(self.output_path))
-        self.log.info("Wrote %d %s (%d bytes, %s) to %s", rows, self.table, size, fmt, uri)
-        self._wrote(context, uri)
-        return {
-            "path": uri,
-            "format": fmt,
-            "rows": rows,
-            "bytes": size,
-            "table": self.table,
-            **digest.summary(),
-        }
+        return {**summary, "table": self.table}

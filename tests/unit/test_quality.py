@@ -8,33 +8,14 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import CONTRACT_AGENT
 
 from airflow_provider_convoso.exceptions import ConvosoDataQualityError, ConvosoPermanentError
 from airflow_provider_convoso.inspection import Inspection
 from airflow_provider_convoso.quality import RULES, QualityReport, broken_rules, check_tolerances
 from airflow_provider_convoso.records import format_duration, normalize_record
 
-# The contract's response example, as sent.
-CONTRACT_JANE = {
-    "user_id": "12345",
-    "name": "Jane Smith",
-    "calls": 45,
-    "human_answered": 38,
-    "talk_sec_pt": 65.5,
-    "wait_sec_pt": 12.3,
-    "pause_sec_pt": 15.2,
-    "wrap_sec_pt": 7.0,
-    "talk_sec": "09:45:30",
-    "wait_sec": "01:52:15",
-    "pause_sec": "02:17:45",
-    "wrap_sec": "01:05:20",
-    "total_time": "15:00:50",
-    "am": 0,
-    "others": 7,
-    "am_pt": 0.0,
-    "others_pt": 15.6,
-    "call_type": "outbound",
-}
+CONTRACT_JANE = CONTRACT_AGENT  # the contract's first example
 CONTRACT_JOHN = {
     **CONTRACT_JANE,
     "user_id": "12346",

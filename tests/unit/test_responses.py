@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from support import CONTRACT_AGENT
 
 from airflow_provider_convoso.exceptions import (
     ConvosoAPIError,
@@ -19,26 +20,7 @@ from airflow_provider_convoso.exceptions import (
 from airflow_provider_convoso.records import column_order, format_duration, normalize_record, parse_duration
 from airflow_provider_convoso.responses import iter_records, parse_response, parse_retry_after
 
-AGENT = {
-    "user_id": "12345",
-    "name": "Jane Smith",
-    "calls": 45,
-    "human_answered": 38,
-    "talk_sec_pt": 65.5,
-    "wait_sec_pt": 12.3,
-    "pause_sec_pt": 15.2,
-    "wrap_sec_pt": 7.0,
-    "talk_sec": "09:45:30",
-    "wait_sec": "01:52:15",
-    "pause_sec": "02:17:45",
-    "wrap_sec": "01:05:20",
-    "total_time": "15:00:50",
-    "am": 0,
-    "others": 7,
-    "am_pt": 0.0,
-    "others_pt": 15.6,
-    "call_type": "outbound",
-}
+AGENT = CONTRACT_AGENT
 STRINGY = {k: (str(v) if isinstance(v, int | float) else v) for k, v in AGENT.items()}
 
 
