@@ -58,7 +58,8 @@ def test_a_day_pages_oldest_first_with_every_parameter_sent(convoso_conn: Convos
 
 
 def test_a_clamped_limit_is_followed_by_the_rows_received(convoso_conn: ConvosoEmulator) -> None:
-    convoso_conn.configure(limit_clamp=64)
+    # Each answer takes 20 ms, so the pages asked for together are in flight together.
+    convoso_conn.configure(limit_clamp=64, latency=0.02)
     rows = _op(date="2026-03-02", max_concurrency=8).execute({})
     total = len(convoso_conn.day_calls(dt.date(2026, 3, 2)))
     assert len(rows) == len({r["id"] for r in rows}) == total
