@@ -9,6 +9,7 @@ import functools
 import io
 import json
 import logging
+import math
 import os
 import ssl
 import time
@@ -309,6 +310,7 @@ class ConvosoHook(BaseHook):
         self._settings: ClientSettings | None = None
         self._client: httpx.Client | None = None
         self._async_client: aiohttp.ClientSession | None = None
+        self._session_key: tuple[str, bool, bool] | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(convoso_conn_id={self.convoso_conn_id!r})"
@@ -423,32 +425,25 @@ class ConvosoHook(BaseHook):
 
         Triggers poll with aiohttp: a poll costs a fraction of httpx's event-loop CPU (the
         performance page has the figures), which is what a triggerer running hundreds of
-        them spends. Limits, deadline, size cap, retries and error mapping are the sync
-        path's.
+        them spends. Hooks in one loop that call the same API share one session (no
+        cookies, the token in each request's body); a hook given ``async_connector`` has
+        its own. Limits, deadline, size cap, retries and error mapping are the sync path's.
 
         :return: the ``aiohttp.ClientSession`` this hook sends with.
         """
-        import aiohttp
-
         if self._async_client is None:
             settings = await self._asettings()
             trust_env = not settings.base_url.startswith("http://")
             if trust_env:
                 _check_async_proxies()
-            connector = self._async_connector or aiohttp.TCPConnector(
-                limit=MAX_CONCURRENCY, ssl=_ssl_context(settings.verify)
-            )
-            self._async_client = aiohttp.ClientSession(
-                connector=connector,
-                headers={
-                    "User-Agent": _user_agent(f"aiohttp/{aiohttp.__version__}"),
-                    "Accept": "application/json",
-                    "Accept-Encoding": "gzip, deflate",
-                },
-                auto_decompress=False,  # inflated by _aread_capped, under max_response_bytes
-                timeout=aiohttp.ClientTimeout(total=None),  # each attempt is bounded by asyncio.wait_for
-                trust_env=trust_env,
-            )
+            if self._async_connector is not None:
+                self._async_client = _new_session(settings, trust_env, self._async_connector)
+            else:
+                from airflow_provider_convoso.hooks import _sessions
+
+                key = (settings.base_url, settings.verify, trust_env)
+                self._async_client = _sessions.acquire(key, lambda: _new_session(settings, trust_env, None))
+                self._session_key = key
         return self._async_client
 
     def close(self) -> None:
@@ -458,10 +453,17 @@ class ConvosoHook(BaseHook):
             self._client = None
 
     async def aclose(self) -> None:
-        """Close the async client, if one was opened."""
-        if self._async_client is not None:
-            await self._async_client.close()
-            self._async_client = None
+        """Close the async client, if one was opened (a shared one closes with its last user)."""
+        client, key = self._async_client, self._session_key
+        self._async_client = self._session_key = None
+        if client is None:
+            return
+        if key is None:
+            await client.close()
+        else:
+            from airflow_provider_convoso.hooks import _sessions
+
+            await _sessions.release(key, client)
 
     # -- requests ----------------------------------------------------------------------
 
@@ -558,28 +560,27 @@ class ConvosoHook(BaseHook):
             return _checked(response.status_code, response.headers, content)
 
     async def _asend(self, settings: ClientSettings, query: Query, timeout: float) -> bytes:
-        """One attempt, bounded as a whole by ``timeout``."""
+        """One attempt, bounded as a whole by ``timeout`` (connect, send and the whole body)."""
         import aiohttp
 
         session = await self.aget_conn()
-
-        body, headers = self._request_body(settings, query)
-
-        async def attempt() -> tuple[int, Any, bytes]:
+        body, request_headers = self._request_body(settings, query)
+        failure: ConvosoError | None = None
+        try:
             async with session.post(
-                settings.base_url + query.endpoint, data=body, headers=headers, allow_redirects=False
+                settings.base_url + query.endpoint,
+                data=body,
+                headers=request_headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=timeout, ceil_threshold=math.inf),
             ) as response:
                 encoding = response.headers.get("Content-Encoding", "")
                 content = await _aread_capped(response.content.iter_chunked(_CHUNK_BYTES), settings, encoding)
-                return response.status, response.headers, content
-
-        failure: ConvosoError | None = None
-        try:
-            status, headers, content = await asyncio.wait_for(attempt(), timeout)
+                status, headers = response.status, response.headers
+        except asyncio.TimeoutError:  # before ClientError: aiohttp's timeouts are both
+            failure = _too_slow(settings)
         except (aiohttp.ClientError, ValueError) as error:  # yarl raises ValueError for a URL it cannot read
             failure = _transport_error(error)
-        except asyncio.TimeoutError:
-            failure = _too_slow(settings)
         except ConvosoError as error:
             failure = error
         if failure is not None:
@@ -597,10 +598,15 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for (:class:`~airflow_provider_convoso.queries.AgentPerformanceQuery`).
         :return: the body's bytes, decoded from gzip if it was sent so.
         """
-        from tenacity import Retrying
-
         settings = self.settings
-        body: bytes = Retrying(**self._retry_policy(settings))(self._send, settings, query, settings.timeout)
+        try:
+            return self._send(settings, query, settings.timeout)
+        except ConvosoTransientError as error:
+            failed = [error]
+        body = b""
+        for attempt in self._retries(settings, failed):
+            with attempt:
+                body = self._send(settings, query, settings.timeout)
         return body
 
     async def afetch_content(self, query: Query) -> bytes:
@@ -609,20 +615,37 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: the body's bytes.
         """
-        from tenacity import Retrying
-
         settings = await self._asettings()
+        try:
+            return await self._asend(settings, query, settings.timeout)
+        except ConvosoTransientError as error:
+            failed = [error]
         # The same policy as the sync path, driven from the loop: tenacity decides, the loop
-        # waits. (tenacity's AsyncRetrying re-wraps every callback on every attempt, which
-        # costs a triggerer's loop more than the poll's own HTTP work.)
+        # waits (tenacity's AsyncRetrying re-wraps every callback on every attempt).
         waits: list[float] = []
-        body: bytes
-        for attempt in Retrying(**self._retry_policy(settings), sleep=waits.append):
+        body = b""
+        for attempt in self._retries(settings, failed, sleep=waits.append):
             if waits:
                 await asyncio.sleep(waits.pop())
             with attempt:
                 body = await self._asend(settings, query, settings.timeout)
         return body
+
+    def _retries(self, settings: ClientSettings, failed: list[ConvosoTransientError], **options: Any) -> Iterator[Any]:
+        """tenacity's attempts after a first one that failed with ``failed[0]``.
+
+        The first attempt runs without tenacity (most calls succeed at once, and tenacity's
+        bookkeeping costs a poll more than its own work); tenacity is handed its failure as
+        attempt 1, so waits, stops, logs and the final error are the policy's throughout.
+        """
+        from tenacity import Retrying
+
+        for attempt in Retrying(**self._retry_policy(settings), **options):
+            if failed:
+                with attempt:
+                    raise failed.pop()
+                continue
+            yield attempt
 
     def fetch(self, query: Query, *, normalize: bool = True) -> list[dict[str, Any]]:
         """Return the records of one call.
@@ -942,6 +965,28 @@ TEST_TIMEOUT_S = 10.0
 
 #: Bytes asked of aiohttp per read (before inflating).
 _CHUNK_BYTES = 64 * 1024
+
+
+def _new_session(settings: ClientSettings, trust_env: bool, connector: Any) -> aiohttp.ClientSession:
+    """An aiohttp session for the API: no cookies, bodies inflated by :func:`_aread_capped`."""
+    import aiohttp
+
+    if connector is None:
+        # Unbounded: each caller bounds its own requests in flight (a backfill's workers,
+        # a trigger's single poll), and a shared session serves every trigger in a loop.
+        connector = aiohttp.TCPConnector(limit=0, ssl=_ssl_context(settings.verify))
+    return aiohttp.ClientSession(
+        connector=connector,
+        headers={
+            "User-Agent": _user_agent(f"aiohttp/{aiohttp.__version__}"),
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",
+        },
+        auto_decompress=False,  # inflated by _aread_capped, under max_response_bytes
+        timeout=aiohttp.ClientTimeout(total=None),  # each attempt sets its own
+        cookie_jar=aiohttp.DummyCookieJar(),  # shared between connections: keep no server state
+        trust_env=trust_env,
+    )
 
 
 def _user_agent(client: str) -> str:

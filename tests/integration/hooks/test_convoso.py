@@ -428,3 +428,107 @@ def test_emulator_inconsistent_records_break_exactly_three_rules(emulator: Convo
             assert rules == ["time_parts_sum_to_total", "talk_sec_pt_of_total", "calls_add_up"], user_id
         else:
             assert rules == [], user_id
+
+
+def test_hooks_in_one_loop_share_one_session_closed_by_the_last(convoso_conn: ConvosoEmulator) -> None:
+    from airflow_provider_convoso.hooks import _sessions
+
+    convoso_conn.configure(latency=0.1)  # long enough for all 20 to be in flight together
+    query = AgentPerformanceQuery.from_inputs(date_start="2026-03-02")
+
+    async def scenario() -> tuple[int, int, list[bool], int]:
+        hooks = [ConvosoHook() for _ in range(20)]
+        counts = await asyncio.gather(*(hook.acount(query) for hook in hooks))
+        sessions = {id(await hook.aget_conn()) for hook in hooks}
+        for hook in hooks[:-1]:
+            await hook.aclose()
+        still_open = [not (await hooks[-1].aget_conn()).closed, _sessions.open_sessions() == 1]
+        last = await hooks[-1].aget_conn()
+        await hooks[-1].aclose()
+        still_open.append(not last.closed)
+        return len(set(counts)), len(sessions), still_open, _sessions.open_sessions()
+
+    distinct_counts, sessions, still_open, left = asyncio.run(scenario())
+    assert distinct_counts == 1 and sessions == 1
+    assert still_open == [True, True, False] and left == 0
+    # the shared session is not a bottleneck: it opened a connection for each request in flight
+    assert convoso_conn.max_in_flight == 20
+
+
+def test_a_session_is_shared_only_where_the_api_and_its_tls_are_the_same(convoso_conn: ConvosoEmulator) -> None:
+    import aiohttp
+
+    async def scenario() -> list[Any]:
+        plain, same, unverified = ConvosoHook(), ConvosoHook(), ConvosoHook(verify=False)
+        own = ConvosoHook(async_connector=aiohttp.TCPConnector())
+        sessions = [await hook.aget_conn() for hook in (plain, same, unverified, own)]
+        for hook in (plain, same, unverified, own):
+            await hook.aclose()
+        return [*sessions, all(session.closed for session in sessions)]
+
+    plain, same, unverified, own, all_closed = asyncio.run(scenario())
+    assert plain is same and unverified is not plain and own not in (plain, unverified)
+    assert all_closed
+
+
+def test_the_shared_session_keeps_no_cookie_a_server_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import json
+    import threading
+
+    seen: list[str | None] = []
+
+    class SetsCookies(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.headers.get("Cookie"))
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'{"success": true, "data": []}'
+            self.send_response(200)
+            self.send_header("Set-Cookie", "session=account-a; Path=/")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SetsCookies)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    for name, token in (("A", "token-a"), ("B", "token-b")):
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_CONVOSO_{name}", json.dumps({"conn_type": "convoso", "host": url, "password": token})
+        )
+
+    async def both() -> bool:
+        first, second = ConvosoHook("convoso_a"), ConvosoHook("convoso_b")
+        try:
+            await first.acount(AgentPerformanceQuery())
+            await second.acount(AgentPerformanceQuery())
+            await first.acount(AgentPerformanceQuery())
+            return await first.aget_conn() is await second.aget_conn()
+        finally:
+            await first.aclose()
+            await second.aclose()
+
+    try:
+        shared = asyncio.run(both())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert shared and seen == [None, None, None]
+
+
+@BOTH_PATHS
+def test_a_first_attempt_that_fails_is_retried_by_the_one_policy(convoso_conn: ConvosoEmulator, path: str) -> None:
+    # The first attempt runs outside tenacity; its failure is tenacity's attempt 1, so the
+    # number of attempts, and the error once they run out, are the policy's.
+    convoso_conn.configure(fault_rate=1.0, fault_kinds=["500"])
+    with pytest.raises(ConvosoTransientError, match="still failing after 3 attempts"):
+        fetch(path, ConvosoHook(max_retries=2, retry_backoff=0))
+    assert len(convoso_conn.requests) == 3
+    convoso_conn.reset_log()
+    convoso_conn.configure(fault_rate=0.0, faults=["502", None])
+    assert len(fetch(path, ConvosoHook(max_retries=2, retry_backoff=0))) == 12
+    assert [r.status for r in convoso_conn.requests] == [502, 200]
