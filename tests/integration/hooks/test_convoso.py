@@ -433,13 +433,15 @@ def test_emulator_inconsistent_records_break_exactly_three_rules(emulator: Convo
 def test_hooks_in_one_loop_share_one_session_closed_by_the_last(convoso_conn: ConvosoEmulator) -> None:
     from airflow_provider_convoso.hooks import _sessions
 
-    convoso_conn.configure(latency=0.1)  # long enough for all 20 to be in flight together
+    # Each answer is held long enough for all 20 requests to be in flight together; the connections are
+    # looked up first, so a slow lookup cannot spread the requests out past that hold.
+    convoso_conn.configure(latency=0.5)
     query = AgentPerformanceQuery.from_inputs(date_start="2026-03-02")
 
     async def scenario() -> tuple[int, int, list[bool], int]:
         hooks = [ConvosoHook() for _ in range(20)]
+        sessions = {id(session) for session in await asyncio.gather(*(hook.aget_conn() for hook in hooks))}
         counts = await asyncio.gather(*(hook.acount(query) for hook in hooks))
-        sessions = {id(await hook.aget_conn()) for hook in hooks}
         for hook in hooks[:-1]:
             await hook.aclose()
         still_open = [not (await hooks[-1].aget_conn()).closed, _sessions.open_sessions() == 1]
