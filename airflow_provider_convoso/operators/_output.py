@@ -7,7 +7,6 @@ facets are these. Imports stay light: the DAG processor imports operator modules
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
@@ -91,8 +90,11 @@ class RecordsOutput:
         return path
 
     def _to_xcom(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The records, if their JSON fits ``max_xcom_bytes``."""
-        size = len(json.dumps(records, default=str).encode("utf-8"))  # datetimes are XCom-serialisable
+        """The records, if their compact JSON fits ``max_xcom_bytes``."""
+        import msgspec
+
+        # msgspec rather than json.dumps: it runs on every XCom result, up to max_xcom_bytes of JSON
+        size = len(msgspec.json.encode(records, enc_hook=str))
         if size > self.max_xcom_bytes:
             raise ConvosoInputError(
                 f"the result is {size} bytes ({len(records)} rows), over max_xcom_bytes={self.max_xcom_bytes}: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -127,11 +128,15 @@ def test_s3_storage_on_moto_server(convoso_conn: ConvosoEmulator, s3_bucket: str
 
 
 def test_xcom_size_guard(convoso_conn: ConvosoEmulator) -> None:
+    rows = _op(date_start="2026-03-01").execute({})
+    size = len(json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode())  # compact JSON
     with pytest.raises(
-        ConvosoInputError, match=r"bytes \(12 rows\), over max_xcom_bytes=1000: set output_path"
+        ConvosoInputError,
+        match=rf"the result is {size} bytes \(12 rows\), over max_xcom_bytes={size - 1}: set output_path",
     ) as caught:
-        _op(date_start="2026-03-01", max_xcom_bytes=1000).execute({})
+        _op(date_start="2026-03-01", max_xcom_bytes=size - 1).execute({})
     assert isinstance(caught.value, AirflowFailException)
+    assert _op(date_start="2026-03-01", max_xcom_bytes=size).execute({}) == rows
 
 
 @pytest.mark.parametrize(
