@@ -329,7 +329,7 @@ def bench_backfill(days: int, latency: float) -> dict[str, Any]:
 
 # -- 5. Large payloads ------------------------------------------------------------------
 
-_END_TO_END_MODES = ("baseline", "jsonl", "parquet")
+_END_TO_END_MODES = ("baseline", "jsonl-plain", "jsonl", "parquet-plain", "parquet")
 # The tail of both probes: time run(work) and measure its peak memory, after the warm-up.
 _MEASURE = """
 from airflow_provider_convoso.testing import peak_memory
@@ -399,11 +399,24 @@ def run(users):
             for record in data.values():
                 handle.write(json.dumps(record) + "\\n")
         return len(data)
+    fmt = mode.split("-")[0]
     return AgentPerformanceOperator(
-        task_id="e2e", date_start="2026-03-02", date_end="2026-03-02", output_path=os.path.join(out_dir, "e2e." + mode),
+        task_id="e2e", date_start="2026-03-02", date_end="2026-03-02", output_path=os.path.join(out_dir, "e2e." + fmt),
         **users,
     ).execute({})["rows"]
 
+if mode.endswith("-plain"):
+    # The same operator with an inspection that looks at nothing: no digest, no quality checks.
+    import airflow_provider_convoso.inspection as inspection
+
+    class _Unobserved(inspection.Inspection):
+        def batch(self, records, lines):
+            pass
+
+        def done(self):
+            pass
+
+    inspection.Inspection = _Unobserved
 run({"user_ids": "10001,10002,10003"})  # warm-up, as in the probe above
 work = {}  # every agent
 """
@@ -479,12 +492,18 @@ def bench_large_payload(agents: int, runs: int) -> dict[str, Any]:
         fmt: round(results[fmt]["cpu_seconds"] / results[f"{fmt}-plain"]["cpu_seconds"] - 1, 3)
         for fmt in ("jsonl", "parquet")
     }
+    # The same, taken over the operator's whole run over HTTP (informational, beside the target).
+    checks_added_end_to_end = {
+        fmt: round(results[f"e2e-{fmt}"]["seconds"] / results[f"e2e-{fmt}-plain"]["seconds"] - 1, 3)
+        for fmt in ("jsonl", "parquet")
+    }
     return {
         "name": f"Large payload: {agents} agents keyed ({len(body) / 2**20:.1f} MiB) parse+type+write",
         "response_bytes": len(body),
         "typing_added_vs_baseline": round(typing_added, 2),
         "digest_and_checks_added": checks_added,
         "digest_and_checks_cpu_added": checks_cpu_added,
+        "digest_and_checks_added_end_to_end": checks_added_end_to_end,
         "figures": figures,
         # Informational: the operator end to end over HTTP (emulator time dominates).
         "end_to_end": end_to_end,
@@ -751,7 +770,7 @@ def _print_table(results: list[dict[str, Any]]) -> None:
         for mode, figures in result.get("figures", {}).items():
             print(f"  {mode:14} " + "  ".join(f"{k}={v}" for k, v in figures.items()))
         for mode, figures in result.get("end_to_end", {}).items():
-            print(f"  e2e {mode:10} " + "  ".join(f"{k}={v}" for k, v in figures.items()))
+            print(f"  e2e {mode:13} " + "  ".join(f"{k}={v}" for k, v in figures.items()))
 
 
 def main(argv: list[str] | None = None) -> int:
