@@ -433,18 +433,24 @@ class ConvosoHook(BaseHook):
         """
         if self._async_client is None:
             settings = await self._asettings()
-            trust_env = not settings.base_url.startswith("http://")
-            if trust_env:
-                _check_async_proxies()
-            if self._async_connector is not None:
-                self._async_client = _new_session(settings, trust_env, self._async_connector)
-            else:
-                from airflow_provider_convoso.hooks import _sessions
-
-                key = (settings.base_url, settings.verify, trust_env)
-                self._async_client = _sessions.acquire(key, lambda: _new_session(settings, trust_env, None))
-                self._session_key = key
+            # Concurrent first calls (a backfill's workers) all wait on the lookup above:
+            # the first to resume opens or acquires the client, the others use it.
+            if self._async_client is None:
+                self._async_client = self._open_async_client(settings)
         return self._async_client
+
+    def _open_async_client(self, settings: ClientSettings) -> aiohttp.ClientSession:
+        """This hook's own session with ``async_connector``, else the loop's shared one for this API."""
+        trust_env = not settings.base_url.startswith("http://")
+        if trust_env:
+            _check_async_proxies()
+        if self._async_connector is not None:
+            return _new_session(settings, trust_env, self._async_connector)
+        from airflow_provider_convoso.hooks import _sessions
+
+        key = (settings.base_url, settings.verify, trust_env)
+        self._session_key = key
+        return _sessions.acquire(key, lambda: _new_session(settings, trust_env, None))
 
     def close(self) -> None:
         """Close the pooled sync client, if one was opened."""

@@ -457,6 +457,30 @@ def test_hooks_in_one_loop_share_one_session_closed_by_the_last(convoso_conn: Co
     assert convoso_conn.max_in_flight == 20
 
 
+def test_one_hook_called_concurrently_opens_one_client_and_closes_it(convoso_conn: ConvosoEmulator) -> None:
+    import aiohttp
+
+    from airflow_provider_convoso.hooks import _sessions
+
+    query = AgentPerformanceQuery.from_inputs(date_start="2026-03-02")
+
+    async def scenario(own_connector: bool) -> tuple[int, bool, int]:
+        hook = ConvosoHook(async_connector=aiohttp.TCPConnector()) if own_connector else ConvosoHook()
+        # Eight first calls at once, as a backfill's workers make them: each awaits the
+        # connection lookup before the client exists.
+        sessions = await asyncio.gather(*(hook.aget_conn() for _ in range(8)))
+        await asyncio.gather(*(hook.acount(query) for _ in range(8)))
+        await hook.aclose()
+        return (
+            len({id(session) for session in sessions}),
+            all(session.closed for session in sessions),
+            (_sessions.open_sessions()),
+        )
+
+    assert asyncio.run(scenario(own_connector=False)) == (1, True, 0)
+    assert asyncio.run(scenario(own_connector=True)) == (1, True, 0)
+
+
 def test_a_session_is_shared_only_where_the_api_and_its_tls_are_the_same(convoso_conn: ConvosoEmulator) -> None:
     import aiohttp
 
