@@ -74,9 +74,12 @@ def test_airflow_cli_lists_provider_and_connection_type() -> None:
 
 
 def test_connection_type_is_registered_with_the_providers_manager() -> None:
-    from airflow.providers_manager import ProvidersManager
+    try:  # Airflow 3.3+: the task runtime's manager (the core one's ``hooks`` is deprecated there)
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime as Manager
+    except ImportError:
+        from airflow.providers_manager import ProvidersManager as Manager
 
-    hooks = ProvidersManager().hooks
+    hooks = Manager().hooks
     assert "convoso" in hooks
     assert hooks["convoso"].hook_class_name == "airflow_provider_convoso.hooks.convoso.ConvosoHook"
 
