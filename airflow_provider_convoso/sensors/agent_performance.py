@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import time
 from collections.abc import Sequence
 from functools import cached_property
@@ -187,7 +188,13 @@ def _state_key(context: Any) -> str:
 def _load_state(context: Any) -> dict[str, Any] | None:
     from airflow_provider_convoso.compat import Variable
 
-    state = Variable.get(_state_key(context), None, deserialize_json=True)
+    # The JSON is read here, not with deserialize_json=True: Airflow 3.0 puts the decoded
+    # value back into a str field and logs a "Pydantic serializer warnings" block each poke.
+    stored = Variable.get(_state_key(context), None)
+    try:
+        state = json.loads(stored) if isinstance(stored, str) else None
+    except ValueError:  # not ours, or damaged: start settling again
+        return None
     return state if isinstance(state, dict) else None
 
 

@@ -141,6 +141,7 @@ def test_whole_dag_deferring_sensor_then_operator(
 
 
 @pytest.mark.airflow_dag
+@pytest.mark.filterwarnings("error::UserWarning")  # Airflow 3.0 warns on Variable.get(deserialize_json=True)
 def test_settling_in_every_mode(convoso_conn: ConvosoEmulator, run_dag: RunDag, tmp_path: Path) -> None:
     """The figures move on the first 3 requests for each agent's query; settle_polls=2 needs
     the 3rd and 4th answers to agree, in poke, reschedule (state in a Variable between
