@@ -436,21 +436,23 @@ class ConvosoHook(BaseHook):
             # Concurrent first calls (a backfill's workers) all wait on the lookup above:
             # the first to resume opens or acquires the client, the others use it.
             if self._async_client is None:
-                self._async_client = self._open_async_client(settings)
+                self._async_client, self._session_key = self._open_async_client(settings)
         return self._async_client
 
-    def _open_async_client(self, settings: ClientSettings) -> aiohttp.ClientSession:
-        """This hook's own session with ``async_connector``, else the loop's shared one for this API."""
+    def _open_async_client(
+        self, settings: ClientSettings
+    ) -> tuple[aiohttp.ClientSession, tuple[str, bool, bool] | None]:
+        """This hook's own session with ``async_connector`` (no key), else the loop's shared
+        one for this API and the key to release it with."""
         trust_env = not settings.base_url.startswith("http://")
         if trust_env:
             _check_async_proxies()
         if self._async_connector is not None:
-            return _new_session(settings, trust_env, self._async_connector)
+            return _new_session(settings, trust_env, self._async_connector), None
         from airflow_provider_convoso.hooks import _sessions
 
         key = (settings.base_url, settings.verify, trust_env)
-        self._session_key = key
-        return _sessions.acquire(key, lambda: _new_session(settings, trust_env, None))
+        return _sessions.acquire(key, lambda: _new_session(settings, trust_env, None)), key
 
     def close(self) -> None:
         """Close the pooled sync client, if one was opened."""

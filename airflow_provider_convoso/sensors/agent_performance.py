@@ -188,8 +188,9 @@ def _state_key(context: Any) -> str:
 def _load_state(context: Any) -> dict[str, Any] | None:
     from airflow_provider_convoso.compat import Variable
 
-    # The JSON is read here, not with deserialize_json=True: Airflow 3.0 puts the decoded
-    # value back into a str field and logs a "Pydantic serializer warnings" block each poke.
+    # The sensor encodes and decodes its state itself, not with deserialize_json=True:
+    # Airflow 3.0 puts the decoded value back into a str field and logs a "Pydantic
+    # serializer warnings" block each poke.
     stored = Variable.get(_state_key(context), None)
     try:
         state = json.loads(stored) if isinstance(stored, str) else None
@@ -203,9 +204,8 @@ def _save_state(context: Any, state: dict[str, Any]) -> None:
 
     Variable.set(
         _state_key(context),
-        state,
+        json.dumps(state),
         description="AgentPerformanceSensor: settling state between reschedules (removed when the sensor ends)",
-        serialize_json=True,
     )
 
 

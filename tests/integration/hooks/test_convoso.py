@@ -471,11 +471,8 @@ def test_one_hook_called_concurrently_opens_one_client_and_closes_it(convoso_con
         sessions = await asyncio.gather(*(hook.aget_conn() for _ in range(8)))
         await asyncio.gather(*(hook.acount(query) for _ in range(8)))
         await hook.aclose()
-        return (
-            len({id(session) for session in sessions}),
-            all(session.closed for session in sessions),
-            (_sessions.open_sessions()),
-        )
+        distinct = len({id(session) for session in sessions})
+        return distinct, all(session.closed for session in sessions), _sessions.open_sessions()
 
     assert asyncio.run(scenario(own_connector=False)) == (1, True, 0)
     assert asyncio.run(scenario(own_connector=True)) == (1, True, 0)
