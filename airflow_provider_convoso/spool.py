@@ -2,9 +2,10 @@
 
 Pure: no Airflow. A ``split_by_day`` backfill fetches days concurrently and writes them in
 day order; holding every answer in memory until then would grow with the range (a year of
-a 20,000-agent account is about 2.4 GB of JSON). The spool holds one day at a time, and
-keeps the answers compressed (zlib level 1: about a fifth of the size, ~5 ms per MB in the
-fetching thread, which zlib runs without the GIL).
+a 20,000-agent account is about 2.4 GB of JSON). The spool keeps the answers on disk,
+compressed (zlib level 1: about a fifth of the size, ~5 ms per MB in the fetching thread,
+which zlib runs without the GIL), and hands them to the writer in day order as they
+arrive, so the writer works while later days are still being fetched.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -23,7 +24,8 @@ class BodySpool:
     """Bodies by key in a private temporary directory, removed on :meth:`close`.
 
     ``on_disk=False`` keeps them in memory instead, for answers known to be small (an XCom
-    result is capped by ``max_xcom_bytes``). :meth:`add` may be called from several threads.
+    result is capped by ``max_xcom_bytes``). :meth:`add` and :meth:`end` may be called from
+    other threads than the one reading with :meth:`arriving`.
     """
 
     def __init__(self, *, on_disk: bool = True) -> None:
@@ -33,19 +35,37 @@ class BodySpool:
             remove_stale(base, f"{TEMP_PREFIX}*-spool")
             self._directory = tempfile.TemporaryDirectory(prefix=temp_tag() + "-", suffix="-spool")
         self._bodies: dict[str, Path | bytes] = {}
-        self._lock = threading.Lock()
+        self._files = 0
+        self._changed = threading.Condition()
+        self._ended = False
+        self._error: BaseException | None = None
         self.size = 0
 
     def add(self, key: str, content: bytes) -> None:
-        """Keep ``content`` under ``key`` (on disk and compressed, unless in memory)."""
-        with self._lock:
+        """Keep ``content`` under ``key`` (on disk and compressed, unless in memory).
+
+        :param key: the body's name; :meth:`items` and :meth:`arriving` order by it.
+        :param content: the body.
+        """
+        stored: Path | bytes = content
+        if self._directory is not None:
+            with self._changed:
+                self._files += 1
+                stored = Path(self._directory.name) / f"{self._files}.json.z"
+            stored.write_bytes(zlib.compress(content, 1))  # outside the lock: other adds go on
+        with self._changed:  # a reader sees the key only once its file is whole
             self.size += len(content)
-            if self._directory is None:
-                self._bodies[key] = content
-                return
-            path = Path(self._directory.name) / f"{len(self._bodies)}.json.z"
-            self._bodies[key] = path
-        path.write_bytes(zlib.compress(content, 1))
+            self._bodies[key] = stored
+            self._changed.notify_all()
+
+    def end(self, error: BaseException | None = None) -> None:
+        """Say that no more bodies will be added, and why when it is an error.
+
+        :param error: what stopped the adding, raised to a reader still waiting for a body.
+        """
+        with self._changed:
+            self._ended, self._error = True, error
+            self._changed.notify_all()
 
     def __len__(self) -> int:
         return len(self._bodies)
@@ -56,8 +76,41 @@ class BodySpool:
         :return: an iterator that starts again from the first key on every call.
         """
         for key in sorted(self._bodies):
-            stored = self._bodies[key]
-            yield key, stored if isinstance(stored, bytes) else zlib.decompress(stored.read_bytes())
+            yield key, self._read(key)
+
+    def arriving(
+        self, keys: Sequence[str], *, wait_s: float, waiting: Callable[[], None]
+    ) -> Iterator[tuple[str, bytes]]:
+        """Yield each of ``keys`` in that order with its body, waiting for the ones not added yet.
+
+        :param keys: the keys, in the order wanted.
+        :param wait_s: how often to call ``waiting`` while waiting.
+        :param waiting: called every ``wait_s`` seconds spent waiting (a progress line).
+        :return: an iterator that starts again from the first key on every call.
+        :raises BaseException: the error given to :meth:`end`, or :class:`LookupError` if the
+            adding ended without an error and without the key.
+        """
+        for key in keys:
+            while not self._added(key, wait_s):
+                waiting()
+            yield key, self._read(key)
+
+    def _added(self, key: str, wait_s: float) -> bool:
+        """Whether ``key`` is here, after waiting up to ``wait_s`` for it."""
+        with self._changed:
+            if key not in self._bodies and not self._ended:
+                self._changed.wait(wait_s)
+            if key in self._bodies:
+                return True
+            if self._error is not None:
+                raise self._error
+            if self._ended:
+                raise LookupError(f"no body was added under {key!r}")
+            return False
+
+    def _read(self, key: str) -> bytes:
+        stored = self._bodies[key]
+        return stored if isinstance(stored, bytes) else zlib.decompress(stored.read_bytes())
 
     def close(self) -> None:
         if self._directory is not None:

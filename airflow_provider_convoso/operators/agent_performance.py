@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_convoso.compat import BaseOperator
@@ -13,10 +13,16 @@ from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, R
 from airflow_provider_convoso.queries import AgentPerformanceQuery, QueryArguments
 
 if TYPE_CHECKING:
+    from airflow_provider_convoso.background import BackgroundLoop
     from airflow_provider_convoso.inspection import Inspection
     from airflow_provider_convoso.spool import BodySpool
 
 _PROGRESS_EVERY_S = 5.0
+_STOP_WAIT_S = 30.0
+
+
+def _day_key(day: AgentPerformanceQuery) -> str:
+    return str(day.to_params()["date_start"])
 
 
 class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
@@ -123,7 +129,8 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
         spool: BodySpool | None,
         days: list[AgentPerformanceQuery],
     ) -> Any:
-        """Fetch (each day into ``spool`` with ``split_by_day``), then return or write the rows."""
+        """Fetch, then return or write the rows; with ``split_by_day``, the days are fetched
+        into ``spool`` in the background and typed, checked and written here as they arrive."""
         from airflow_provider_convoso.inspection import Inspection
         from airflow_provider_convoso.output import storage_uri, write_records
         from airflow_provider_convoso.responses import iter_records
@@ -131,20 +138,20 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
         params = query.to_params()
         inspection = Inspection(self.quality_checks, self.quality_tolerances, typed=self.normalize, log=self.log)
         hook = ConvosoHook(convoso_conn_id=self.convoso_conn_id)
+        fetching: BackgroundLoop | None = None
         try:
             if spool is None and path is None:
                 return self._checked_for_xcom(hook.fetch(query, normalize=self.normalize), inspection)
             if spool is None:
                 single = [(None, hook.fetch_content(query))]
             else:
-                self._fetch_by_day(hook, days, spool)
-        finally:
-            hook.close()
-        totals: list[int | None] = []
+                fetching = self._fetch_by_day(hook, days, spool)
+            totals: list[int | None] = []
 
-        def records() -> Iterator[dict[str, Any]]:
-            totals.clear()
-            for day, body in single if spool is None else spool.items():
+            def bodies() -> Iterable[tuple[str | None, bytes]]:
+                return single if spool is None else self._arriving(spool, days)
+
+            def day_records(day: str | None, body: bytes) -> Iterator[dict[str, Any]]:
                 envelope: dict[str, Any] = {}
                 rows = 0
                 for record in iter_records(body, params, normalize=self.normalize, envelope=envelope):
@@ -152,26 +159,42 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
                     yield record if day is None else {"date": day, **record}
                 totals.append(warn_on_total(envelope, rows))
 
-        if path is None:
+            def records() -> Iterator[dict[str, Any]]:
+                totals.clear()
+                for day, body in bodies():
+                    yield from day_records(day, body)
+
+            if path is None:  # split_by_day to XCom: each day checked as it arrives
+                rows: list[dict[str, Any]] = []
+                with hook.explained():
+                    inspection.start()
+                    for day, body in bodies():
+                        batch = list(day_records(day, body))
+                        inspection.batch(batch, None)
+                        rows += batch
+                    inspection.done()
+                return self._to_xcom(rows)
             with hook.explained():
-                return self._checked_for_xcom(list(records()), inspection)
-        with hook.explained():
-            rows, size = write_records(
-                path,
-                records,
-                fmt,
-                extra_first=("date",) if self.split_by_day else (),
-                normalized=self.normalize,
-                csv_escape_formulas=self.csv_escape_formulas,
-                observe=inspection,
-            )
+                written, size = write_records(
+                    path,
+                    records,
+                    fmt,
+                    extra_first=("date",) if self.split_by_day else (),
+                    normalized=self.normalize,
+                    csv_escape_formulas=self.csv_escape_formulas,
+                    observe=inspection,
+                )
+        finally:
+            if fetching is not None and not fetching.stop(_STOP_WAIT_S):
+                self.log.warning("The backfill's fetching thread did not stop within %.0fs", _STOP_WAIT_S)
+            hook.close()
         uri = storage_uri(str(self.output_path))
-        self.log.info("Wrote %d agent rows (%d bytes, %s) to %s", rows, size, fmt, uri)
+        self.log.info("Wrote %d agent rows (%d bytes, %s) to %s", written, size, fmt, uri)
         self._wrote(context, uri)
         summary: dict[str, Any] = {
             "path": uri,
             "format": fmt,
-            "rows": rows,
+            "rows": written,
             "bytes": size,
             "date_start": params.get("date_start"),
             "date_end": params.get("date_end"),
@@ -181,15 +204,40 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
             summary["total_reported"] = sum(total for total in totals if total is not None)
         return summary
 
-    def _fetch_by_day(self, hook: ConvosoHook, days: list[AgentPerformanceQuery], spool: BodySpool) -> None:
-        """Each day's answer into ``spool``: one request per day, at most ``max_concurrency``
-        in flight, from one event loop on the hook's async client. Only the answers in flight
-        are in memory."""
+    def _fetch_by_day(self, hook: ConvosoHook, days: list[AgentPerformanceQuery], spool: BodySpool) -> BackgroundLoop:
+        """Start fetching each day's answer into ``spool``: one request per day, at most
+        ``max_concurrency`` in flight, from one event loop on the hook's async client in a
+        worker thread. Only the answers in flight are in memory.
+
+        :return: the running fetch, for :meth:`BackgroundLoop.stop`.
+        """
+        from airflow_provider_convoso.background import BackgroundLoop
+
         workers = self.max_concurrency
         if workers > MAX_CONCURRENCY:
             self.log.warning("max_concurrency=%d is over %d: using %d", workers, MAX_CONCURRENCY, MAX_CONCURRENCY)
             workers = MAX_CONCURRENCY
-        asyncio.run(self._afetch_by_day(hook, days, spool, workers))
+        hook.settings  # noqa: B018 -- the connection is looked up in the task's thread, where Airflow serves it
+        return BackgroundLoop(
+            lambda: self._afetch_by_day(hook, days, spool, workers), name="convoso-backfill", on_exit=spool.end
+        ).start()
+
+    def _arriving(self, spool: BodySpool, days: list[AgentPerformanceQuery]) -> Iterator[tuple[str, bytes]]:
+        """Each day's body in day order as soon as it is fetched, with a progress line while waiting."""
+        started = time.monotonic()
+
+        def progress() -> None:
+            self.log.info(
+                "Convoso backfill: %d/%d days done, %.1f MiB received, %.1fs elapsed",
+                len(spool),
+                len(days),
+                spool.size / 2**20,
+                time.monotonic() - started,
+            )
+
+        keys = [_day_key(day) for day in days]
+        yield from spool.arriving(keys, wait_s=_PROGRESS_EVERY_S, waiting=progress)
+        progress()
 
     async def _afetch_by_day(
         self, hook: ConvosoHook, days: list[AgentPerformanceQuery], spool: BodySpool, workers: int
@@ -197,34 +245,19 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
         # One loop rather than a thread per request in flight: no GIL contention between
         # fetchers, and a request costs the loop a fraction of a sync call's CPU.
         todo = iter(days)
-        started = time.monotonic()
 
         async def fetch_days() -> None:
             for day in todo:  # the workers share one iterator: each takes the next day
                 body = await hook.afetch_content(day)
-                key = str(day.to_params()["date_start"])
                 if len(body) > LOOP_INLINE_BYTES:  # compressing a large answer would hold the loop
-                    await asyncio.to_thread(spool.add, key, body)
+                    await asyncio.to_thread(spool.add, _day_key(day), body)
                 else:
-                    spool.add(key, body)
+                    spool.add(_day_key(day), body)
 
         fetchers = [asyncio.ensure_future(fetch_days()) for _ in range(min(workers, len(days)))]
         try:
-            pending = set(fetchers)
-            while pending:
-                done, pending = await asyncio.wait(
-                    pending, timeout=_PROGRESS_EVERY_S, return_when=asyncio.FIRST_EXCEPTION
-                )
-                for fetcher in done:
-                    fetcher.result()  # the first error ends the backfill
-                now = time.monotonic()
-                self.log.info(
-                    "Convoso backfill: %d/%d days done, %.1f MiB received, %.1fs elapsed",
-                    len(spool),
-                    len(days),
-                    spool.size / 2**20,
-                    now - started,
-                )
+            # the first error ends the backfill
+            await asyncio.gather(*fetchers)
         finally:
             for fetcher in fetchers:
                 fetcher.cancel()

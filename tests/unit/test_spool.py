@@ -46,3 +46,45 @@ def test_adds_from_many_threads_keep_every_body() -> None:
             thread.join()
         assert [(key, body) for key, body in spool.items()] == [(f"{n:03d}", str(n).encode()) for n in range(64)]
         assert spool.size == sum(len(str(n)) for n in range(64))
+
+
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_arriving_yields_the_keys_in_the_order_asked_as_another_thread_adds_them(on_disk: bool) -> None:
+    keys = [f"2026-01-{day:02d}" for day in range(1, 32)]
+    with BodySpool(on_disk=on_disk) as spool:
+        adder = threading.Thread(target=lambda: [spool.add(key, key.encode()) for key in reversed(keys)])
+        adder.start()
+        got = list(spool.arriving(keys, wait_s=5.0, waiting=lambda: None))
+        adder.join()
+        assert got == [(key, key.encode()) for key in keys]
+        assert list(spool.arriving(keys, wait_s=5.0, waiting=lambda: None)) == got  # again, without waiting
+
+
+def test_arriving_calls_waiting_until_the_body_is_added() -> None:
+    with BodySpool() as spool:
+        calls: list[int] = []
+
+        def waiting() -> None:
+            calls.append(len(spool))
+            if len(calls) == 3:
+                spool.add("a", b"1")
+
+        assert list(spool.arriving(["a"], wait_s=0.001, waiting=waiting)) == [("a", b"1")]
+        assert calls == [0, 0, 0]
+
+
+def test_arriving_yields_what_was_added_then_raises_the_error_that_ended_the_adding() -> None:
+    with BodySpool() as spool:
+        spool.add("a", b"1")
+        spool.end(ConnectionError("day b failed"))
+        got = spool.arriving(["a", "b", "c"], wait_s=5.0, waiting=lambda: pytest.fail("must not wait"))
+        assert next(got) == ("a", b"1")
+        with pytest.raises(ConnectionError, match="day b failed"):
+            next(got)
+
+
+def test_arriving_refuses_a_key_never_added_once_the_adding_ended() -> None:
+    with BodySpool(on_disk=False) as spool:
+        spool.end()
+        with pytest.raises(LookupError, match="no body was added under 'a'"):
+            list(spool.arriving(["a"], wait_s=5.0, waiting=lambda: pytest.fail("must not wait")))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,11 @@ from airflow_provider_convoso.testing import ConvosoEmulator, read_output
 def _op(**kwargs: Any) -> AgentPerformanceOperator:
     kwargs.setdefault("task_id", "pull")
     return AgentPerformanceOperator(**kwargs)
+
+
+def _month(**kwargs: Any) -> AgentPerformanceOperator:
+    """A ``split_by_day`` run over January 2026."""
+    return _op(date_start="2026-01-01", date_end="2026-01-31", split_by_day=True, **kwargs)
 
 
 def _read(fmt: str, data: bytes) -> list[dict[str, Any]]:
@@ -187,6 +194,65 @@ def test_split_by_day_bounds_concurrency_and_orders_output(
     assert [{k: v for k, v in r.items() if k != "date"} for r in rows if r["date"] == "2026-01-07"] == day
 
 
+@pytest.mark.parametrize("output", ["xcom", "jsonl"])
+def test_split_by_day_types_each_day_while_later_days_are_fetched(
+    emulator: ConvosoEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    conn_json: ConnJson,
+    tmp_path: Path,
+    output: str,
+) -> None:
+    """The last day's answer is held 3 s: the first two days are typed before it is sent."""
+    from airflow_provider_convoso import responses
+
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator, timeout=30))
+    emulator.configure(faults=[None, None, "slow"], slow_delay=3.0)
+    decoding: list[float] = []
+    iter_records = responses.iter_records
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        decoding.append(time.monotonic())
+        return iter_records(*args, **kwargs)
+
+    monkeypatch.setattr(responses, "iter_records", timed)
+    target = tmp_path / "days.jsonl"
+    result = _op(
+        date_start="2026-01-01",
+        date_end="2026-01-03",
+        split_by_day=True,
+        max_concurrency=1,
+        output_path=None if output == "xcom" else str(target),
+    ).execute({})
+    rows = result if output == "xcom" else _read("jsonl", target.read_bytes())
+    assert sorted({r["date"] for r in rows}) == ["2026-01-01", "2026-01-02", "2026-01-03"]
+    last = max(emulator.requests, key=lambda r: r.started)
+    assert last.params["date_start"] == "2026-01-03" and last.fault == "slow"
+    assert len(decoding) == 3
+    assert decoding[0] < decoding[1] < last.ended
+
+
+def test_a_failing_write_stops_the_days_still_being_fetched(
+    convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from airflow_provider_convoso import responses
+    from airflow_provider_convoso.exceptions import ConvosoResponseError
+
+    convoso_conn.configure(latency=0.2)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ConvosoResponseError("the first day cannot be read")
+
+    monkeypatch.setattr(responses, "iter_records", broken)
+    target = tmp_path / "month.csv"
+    target.write_text("previous complete object\n")
+    with pytest.raises(ConvosoResponseError, match="the first day cannot be read"):
+        _month(max_concurrency=2, output_path=str(target)).execute({})
+    assert not any(thread.name == "convoso-backfill" for thread in threading.enumerate())
+    assert len(convoso_conn.requests) < 31  # the days after the failure were never asked for
+    assert target.read_text() == "previous complete object\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["month.csv"]
+
+
 def test_failure_mid_run_keeps_the_previous_object(
     convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, conn_json: ConnJson, tmp_path: Path
 ) -> None:
@@ -195,13 +261,7 @@ def test_failure_mid_run_keeps_the_previous_object(
     target.write_text("previous complete object\n")
     convoso_conn.configure(faults=[None] * 5 + ["503", "503"], retry_after="0")
     with pytest.raises(ConvosoTransientError):
-        _op(
-            date_start="2026-01-01",
-            date_end="2026-01-31",
-            split_by_day=True,
-            max_concurrency=1,
-            output_path=str(target),
-        ).execute({})
+        _month(max_concurrency=1, output_path=str(target)).execute({})
     assert target.read_text() == "previous complete object\n"
     assert [p.name for p in tmp_path.iterdir()] == ["month.csv"]
     fresh = tmp_path / "fresh.csv"
