@@ -9,6 +9,7 @@ process. Everything listens on loopback and is stopped by PID at the end. Run it
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import glob
 import json
@@ -29,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 DAG_ID = "convoso_daily_agent_report"
 CALL_CENTER_DAG_ID = "convoso_daily_call_center"
+BACKFILL_DAG_ID = "convoso_month_backfill"
+BACKFILL_DAYS = ("2026-02-01", "2026-02-28")
 BAD_DAG_ID = "deploy_check_bad_token"
 LOGICAL_DATE = "2026-03-04T02:30:00+00:00"
 REPORT_DAY = "2026-03-03"
@@ -189,15 +192,26 @@ def write_dags(dags: Path) -> None:
     # components' environment sets 5 s): the check needs the same DAG to finish in seconds.
     check('os.environ.get("CONVOSO_POKE_INTERVAL"' in source, "the example DAG reads CONVOSO_POKE_INTERVAL")
     (dags / f"{DAG_ID}.py").write_text(source)
-    (dags / f"{CALL_CENTER_DAG_ID}.py").write_text((ROOT / "example_dags" / f"{CALL_CENTER_DAG_ID}.py").read_text())
+    for dag_id in (CALL_CENTER_DAG_ID, BACKFILL_DAG_ID):
+        (dags / f"{dag_id}.py").write_text((ROOT / "example_dags" / f"{dag_id}.py").read_text())
     (dags / f"{BAD_DAG_ID}.py").write_text(BAD_TOKEN_DAG.format(dag_id=BAD_DAG_ID))
 
 
-def run_dag(env: dict[str, str], port: int, dag_id: str, run_id: str, logical_date: str | None, timeout: float) -> str:
+def run_dag(
+    env: dict[str, str],
+    port: int,
+    dag_id: str,
+    run_id: str,
+    logical_date: str | None,
+    timeout: float,
+    conf: dict[str, Any] | None = None,
+) -> str:
     """Trigger one run and wait, at most ``timeout`` seconds, for its final state."""
     args = ["dags", "trigger", dag_id, "-r", run_id]
     if logical_date:
         args += ["-l", logical_date]
+    if conf:
+        args += ["-c", json.dumps(conf)]
     airflow(env, *args)
 
     def finished() -> str | None:
@@ -239,6 +253,20 @@ def main() -> int:
             "the emulator's URL", lambda: (logs / "emulator.log").read_text().strip().splitlines()[:1], 30
         )[0]
         print(f">> emulator at {emulator_url} (pid {emulator.pid})")
+        # The backfill's days have data on their first request (the daily DAG's sensor needs a
+        # first poll without): a second emulator, behind its own connection.
+        backfill_emulator = procs.start(
+            "emulator-backfill",
+            [sys.executable, "-u", "-m", "airflow_provider_convoso.testing.emulator", "--token", token,
+             "--today", LOGICAL_DATE[:10], "--agents", str(AGENTS), "--latency", "0.05"],
+            env={"PATH": os.environ["PATH"]},
+        )  # fmt: skip
+        backfill_url = wait_for(
+            "the backfill emulator's URL",
+            lambda: (logs / "emulator-backfill.log").read_text().strip().splitlines()[:1],
+            30,
+        )[0]
+        print(f">> backfill emulator at {backfill_url} (pid {backfill_emulator.pid})")
 
         from cryptography.fernet import Fernet
 
@@ -280,13 +308,15 @@ def main() -> int:
             int(env[k])
             for k in ("AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT")
         ]
-        ports.append(int(emulator_url.rsplit(":", 1)[1].split("/")[0]))
+        ports += [int(url.rsplit(":", 1)[1].split("/")[0]) for url in (emulator_url, backfill_url)]
         write_dags(work / "dags")
 
         print(">> airflow db migrate (PostgreSQL)")
         airflow(env, "db", "migrate")
         airflow(env, "connections", "add", "convoso_default", "--conn-type", "convoso",
                 "--conn-host", emulator_url, "--conn-password", token)  # fmt: skip
+        airflow(env, "connections", "add", "convoso_backfill", "--conn-type", "convoso",
+                "--conn-host", backfill_url, "--conn-password", token)  # fmt: skip
         airflow(env, "connections", "add", "convoso_bad_token", "--conn-type", "convoso",
                 "--conn-host", emulator_url, "--conn-password", "not-the-token")  # fmt: skip
 
@@ -301,12 +331,12 @@ def main() -> int:
         wait_for("the API server", lambda: listening(api_port), 120)
 
         def parsed() -> bool:
-            rows = query(pg_port, "SELECT dag_id FROM dag WHERE dag_id IN (%s, %s, %s)", DAG_ID, BAD_DAG_ID,
-                         CALL_CENTER_DAG_ID)  # fmt: skip
-            return len(rows) == 3
+            rows = query(pg_port, "SELECT dag_id FROM dag WHERE dag_id IN (%s, %s, %s, %s)", DAG_ID, BAD_DAG_ID,
+                         CALL_CENTER_DAG_ID, BACKFILL_DAG_ID)  # fmt: skip
+            return len(rows) == 4
 
-        wait_for("the dag-processor to parse the three DAGs", parsed, 180)
-        for dag_id in (DAG_ID, BAD_DAG_ID, CALL_CENTER_DAG_ID):
+        wait_for("the dag-processor to parse the four DAGs", parsed, 180)
+        for dag_id in (DAG_ID, BAD_DAG_ID, CALL_CENTER_DAG_ID, BACKFILL_DAG_ID):
             airflow(env, "dags", "unpause", dag_id)
 
         print(f">> running {DAG_ID} for {LOGICAL_DATE}")
@@ -316,6 +346,13 @@ def main() -> int:
         print(f">> running {CALL_CENTER_DAG_ID} for {LOGICAL_DATE}")
         state = run_dag(env, pg_port, CALL_CENTER_DAG_ID, "deploy_check_call_center", LOGICAL_DATE, 300)
         call_center_checks(pg_port, state, output)
+
+        print(f">> running {BACKFILL_DAG_ID} for {BACKFILL_DAYS[0]}..{BACKFILL_DAYS[1]}")
+        first, last = BACKFILL_DAYS
+        airflow(env, "variables", "set", "convoso_conn_id", "convoso_backfill")  # the example's connection
+        state = run_dag(env, pg_port, BACKFILL_DAG_ID, "deploy_check_backfill", None, 300,
+                        conf={"first_day": first, "last_day": last})  # fmt: skip
+        backfill_checks(pg_port, state, home, output)
 
         print(f">> running {BAD_DAG_ID} (wrong token, retries=3)")
         state = run_dag(env, pg_port, BAD_DAG_ID, "deploy_check_bad_token", LOGICAL_DATE, 240)
@@ -398,6 +435,27 @@ def call_center_checks(pg_port: int, state: str, output: Path) -> None:
           for table in ("users", "campaigns", "lists", "statuses")),
     ):  # fmt: skip
         check(path.exists() and path.stat().st_size > 0, f"{name} landed in {path.relative_to(output)}")
+
+
+def backfill_checks(pg_port: int, state: str, home: Path, output: Path) -> None:
+    check(state == "success", "the month backfill run succeeded")
+    rows = query(pg_port, "SELECT external_executor_id FROM task_instance WHERE run_id = 'deploy_check_backfill'")
+    check(len(rows) == 1 and bool(rows[0][0]), f"backfill_month went through Celery ({rows})")
+    first, last = BACKFILL_DAYS
+    [written] = list((output / "agent_performance_month").glob(f"{first}_{last}.*"))
+    if written.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        dates = [str(day) for day in pq.read_table(written, columns=["date"]).column("date").to_pylist()]
+    else:
+        dates = [json.loads(line)["date"] for line in written.read_text().splitlines()]
+    days, per_day = 28, collections.Counter(dates)
+    check(len(per_day) == days and dates == sorted(dates) and all(0 < n <= AGENTS for n in per_day.values()),
+          f"{written.name} holds {len(dates)} agent rows over each of the {days} days, in day order")  # fmt: skip
+    task_log = (home / "logs" / f"dag_id={BACKFILL_DAG_ID}" / "run_id=deploy_check_backfill" / "task_id=backfill_month"
+                / "attempt=1.log").read_text()  # fmt: skip
+    check(f"Convoso backfill: {days}/{days} days done" in task_log,
+          "the task logged the backfill's progress (fetched in a worker thread, written in the task's)")  # fmt: skip
 
 
 def secret_checks(pg_port: int, token: str, home: Path, logs: Path, output: Path) -> None:
