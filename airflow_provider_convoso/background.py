@@ -46,18 +46,20 @@ class BackgroundLoop:
         self._thread.start()
         return self
 
-    def stop(self, timeout_s: float) -> bool:
-        """Cancel the work if it is still running, and wait for the thread to end.
+    def stop(self, timeout_s: float, *, cancel: bool = True) -> bool:
+        """Wait for the thread to end, cancelling the work first unless told not to.
 
         :param timeout_s: the longest wait for the thread (the work's cleanup runs in it).
+        :param cancel: cancel the work if it is still running; ``False`` lets it finish
+            (its cleanup included) on its own.
         :return: whether the thread has ended.
         """
         with self._lock:
-            self._stopping = True
+            self._stopping = self._stopping or cancel
             loop, task = self._loop, self._task
         if self._thread.ident is None:  # never started: it will not run the work
             return True
-        if loop is not None and task is not None:
+        if cancel and loop is not None and task is not None:
             with contextlib.suppress(RuntimeError):  # the loop has closed: the work is over already
                 loop.call_soon_threadsafe(task.cancel)
         self._thread.join(timeout_s)

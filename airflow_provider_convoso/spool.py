@@ -97,9 +97,8 @@ class BodySpool:
 
     def _added(self, key: str, wait_s: float) -> bool:
         """Whether ``key`` is here, after waiting up to ``wait_s`` for it."""
-        with self._changed:
-            if key not in self._bodies and not self._ended:
-                self._changed.wait(wait_s)
+        with self._changed:  # other keys' adds wake it too: wait on, up to wait_s in all
+            self._changed.wait_for(lambda: key in self._bodies or self._ended, wait_s)
             if key in self._bodies:
                 return True
             if self._error is not None:

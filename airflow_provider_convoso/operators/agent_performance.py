@@ -22,7 +22,7 @@ _STOP_WAIT_S = 30.0
 
 
 def _day_key(day: AgentPerformanceQuery) -> str:
-    return str(day.to_params()["date_start"])
+    return str(day.date_start)  # YYYY-MM-DD, the date the rows get
 
 
 class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
@@ -184,8 +184,13 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
                     csv_escape_formulas=self.csv_escape_formulas,
                     observe=inspection,
                 )
+        except BaseException:
+            if fetching is not None:
+                fetching.stop(_STOP_WAIT_S)  # the days not fetched yet are not wanted
+            raise
         finally:
-            if fetching is not None and not fetching.stop(_STOP_WAIT_S):
+            # Every day is in: the fetching thread is closing its client, which it finishes.
+            if fetching is not None and not fetching.stop(_STOP_WAIT_S, cancel=False):
                 self.log.warning("The backfill's fetching thread did not stop within %.0fs", _STOP_WAIT_S)
             hook.close()
         uri = storage_uri(str(self.output_path))

@@ -92,3 +92,18 @@ def test_stop_gives_up_after_its_timeout_when_the_cleanup_hangs() -> None:
     assert runner.stop(0.05) is False
     release.set()
     assert exits.ended.wait(10) and runner.stop(10)
+
+
+def test_stop_without_cancel_lets_the_work_finish_on_its_own() -> None:
+    exits, started, release = _Exits(), threading.Event(), threading.Event()
+
+    async def work() -> None:
+        started.set()
+        await asyncio.to_thread(release.wait, 10)
+
+    runner = BackgroundLoop(work, name="bg-test", on_exit=exits).start()
+    assert started.wait(10)
+    assert runner.stop(0.05, cancel=False) is False  # still running, not cancelled
+    release.set()
+    assert runner.stop(10, cancel=False)
+    assert exits.errors == [None]

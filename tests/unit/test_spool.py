@@ -60,6 +60,36 @@ def test_arriving_yields_the_keys_in_the_order_asked_as_another_thread_adds_them
         assert list(spool.arriving(keys, wait_s=5.0, waiting=lambda: None)) == got  # again, without waiting
 
 
+class _SignallingCondition(threading.Condition):
+    """A condition that says when a reader starts waiting on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting.set()
+        return super().wait(timeout)
+
+
+def test_other_keys_arriving_while_it_waits_do_not_count_as_waiting() -> None:
+    keys = [f"{n:02d}" for n in range(8)]
+    with BodySpool(on_disk=False) as spool:
+        spool._changed = changed = _SignallingCondition()
+
+        def add_each_while_the_reader_waits() -> None:
+            for key in [*reversed(keys[1:]), keys[0]]:
+                assert changed.waiting.wait(10)
+                changed.waiting.clear()
+                spool.add(key, key.encode())
+
+        adder = threading.Thread(target=add_each_while_the_reader_waits)
+        adder.start()
+        got = list(spool.arriving(keys, wait_s=60.0, waiting=lambda: pytest.fail("called before wait_s passed")))
+        adder.join()
+        assert got == [(key, key.encode()) for key in keys]
+
+
 def test_arriving_calls_waiting_until_the_body_is_added() -> None:
     with BodySpool() as spool:
         calls: list[int] = []

@@ -231,6 +231,25 @@ def test_split_by_day_types_each_day_while_later_days_are_fetched(
     assert decoding[0] < decoding[1] < last.ended
 
 
+def test_split_by_day_lets_its_client_close_after_the_last_day(
+    convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_convoso.hooks.convoso import ConvosoHook
+
+    closed: list[bool] = []
+    aclose = ConvosoHook.aclose
+
+    async def recorded(self: ConvosoHook) -> None:
+        await aclose(self)
+        closed.append(True)
+
+    monkeypatch.setattr(ConvosoHook, "aclose", recorded)
+    for _ in range(5):
+        rows = _month(max_concurrency=8).execute({})
+        assert len({r["date"] for r in rows}) == 31
+    assert closed == [True] * 5  # never cancelled half-way once every day was in
+
+
 def test_a_failing_write_stops_the_days_still_being_fetched(
     convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
