@@ -89,15 +89,16 @@ class RecordsOutput:
             raise ConvosoInputError(f"output_path {self.output_path!r} is an existing folder, not a file")
         return path
 
-    def _to_xcom(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The records, if their compact JSON fits ``max_xcom_bytes``."""
-        import msgspec
-
-        # msgspec rather than json.dumps: it runs on every XCom result, up to max_xcom_bytes of JSON
-        size = len(msgspec.json.encode(records, enc_hook=str))
-        if size > self.max_xcom_bytes:
+    def _to_xcom(self, records: list[dict[str, Any]], measured: XComSize | None = None) -> list[dict[str, Any]]:
+        """The records, if their compact JSON fits ``max_xcom_bytes``; ``measured`` is that
+        size taken batch by batch as they arrived (otherwise they are encoded here)."""
+        if measured is None:
+            measured = XComSize()
+            measured.add(records)
+        if measured.bytes > self.max_xcom_bytes:
             raise ConvosoInputError(
-                f"the result is {size} bytes ({len(records)} rows), over max_xcom_bytes={self.max_xcom_bytes}: "
+                f"the result is {measured.bytes} bytes ({len(records)} rows), "
+                f"over max_xcom_bytes={self.max_xcom_bytes}: "
                 "set output_path to write it to object storage instead of XCom"
             )
         return records
@@ -135,3 +136,32 @@ class RecordsOutput:
             inputs=[Dataset(namespace="convoso", name=self.lineage_name)],
             outputs=[Dataset(namespace=namespace, name=name)],
         )
+
+
+class XComSize:
+    """The length of a list's compact JSON, added up batch by batch.
+
+    A ``split_by_day`` result is measured day by day while later days are fetched, so the
+    check after the last answer encodes one day, not the whole list.
+    """
+
+    def __init__(self) -> None:
+        self._inner = 0  # the batches' JSON without their brackets
+        self._batches = 0  # non-empty ones: each after the first adds a comma
+
+    def add(self, batch: list[dict[str, Any]]) -> None:
+        """Count the next batch of the list.
+
+        :param batch: the records, in list order.
+        """
+        import msgspec
+
+        if batch:
+            # msgspec rather than json.dumps: it runs on every XCom result, up to max_xcom_bytes of JSON
+            self._inner += len(msgspec.json.encode(batch, enc_hook=str)) - 2
+            self._batches += 1
+
+    @property
+    def bytes(self) -> int:
+        """Return the compact JSON length of every batch added, as one list."""
+        return 2 + self._inner + max(self._batches - 1, 0)

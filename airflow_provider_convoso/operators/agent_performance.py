@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_convoso.compat import BaseOperator
 from airflow_provider_convoso.hooks.convoso import LOOP_INLINE_BYTES, MAX_CONCURRENCY, ConvosoHook, warn_on_total
-from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput
+from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput, XComSize
 from airflow_provider_convoso.queries import AgentPerformanceQuery, QueryArguments
 
 if TYPE_CHECKING:
@@ -164,16 +164,18 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
                 for day, body in bodies():
                     yield from day_records(day, body)
 
-            if path is None:  # split_by_day to XCom: each day checked as it arrives
+            if path is None:  # split_by_day to XCom: each day checked and measured as it arrives
                 rows: list[dict[str, Any]] = []
+                measured = XComSize()
                 with hook.explained():
                     inspection.start()
                     for day, body in bodies():
                         batch = list(day_records(day, body))
                         inspection.batch(batch, None)
+                        measured.add(batch)
                         rows += batch
                     inspection.done()
-                return self._to_xcom(rows)
+                return self._to_xcom(rows, measured)
             with hook.explained():
                 written, size = write_records(
                     path,

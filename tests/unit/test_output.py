@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import tempfile
 import uuid
@@ -175,3 +176,32 @@ def test_write_atomically_replaces_the_object_whole(target: Any) -> None:
     write_atomically(path, b'{"agents": 3}')
     assert path.read_bytes() == b'{"agents": 3}'
     assert [p.name for p in path.parent.iterdir()] == ["summary.json"]
+
+
+_CELLS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.dates(),
+)
+
+
+@given(
+    records=st.lists(st.dictionaries(st.text(max_size=6), _CELLS, max_size=5), max_size=12),
+    cuts=st.lists(st.integers(0, 12), max_size=6),
+)
+def test_xcom_size_added_by_batches_is_the_whole_lists_compact_json(
+    records: list[dict[str, Any]], cuts: list[int]
+) -> None:
+    """operators._output.XComSize: any split into batches, empty ones included, measures the same."""
+    import msgspec
+
+    from airflow_provider_convoso.operators._output import XComSize
+
+    bounds = [0, *sorted(min(cut, len(records)) for cut in cuts), len(records)]
+    measured = XComSize()
+    for start, end in itertools.pairwise(bounds):
+        measured.add(records[start:end])
+    assert measured.bytes == len(msgspec.json.encode(records, enc_hook=str))

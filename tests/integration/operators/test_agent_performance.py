@@ -134,16 +134,18 @@ def test_s3_storage_on_moto_server(convoso_conn: ConvosoEmulator, s3_bucket: str
     assert [k["Key"] for k in keys] == ["convoso/dt=2026-03-02/agents.csv"]
 
 
-def test_xcom_size_guard(convoso_conn: ConvosoEmulator) -> None:
-    rows = _op(date_start="2026-03-01").execute({})
+@pytest.mark.parametrize("split_by_day", [False, True])
+def test_xcom_size_guard(convoso_conn: ConvosoEmulator, split_by_day: bool) -> None:
+    kwargs = {"date_start": "2026-03-01", "date_end": "2026-03-03" if split_by_day else None}
+    rows = _op(split_by_day=split_by_day, **kwargs).execute({})
     size = len(json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode())  # compact JSON
     with pytest.raises(
         ConvosoInputError,
-        match=rf"the result is {size} bytes \(12 rows\), over max_xcom_bytes={size - 1}: set output_path",
+        match=rf"the result is {size} bytes \({len(rows)} rows\), over max_xcom_bytes={size - 1}: set output_path",
     ) as caught:
-        _op(date_start="2026-03-01", max_xcom_bytes=size - 1).execute({})
+        _op(split_by_day=split_by_day, max_xcom_bytes=size - 1, **kwargs).execute({})
     assert isinstance(caught.value, AirflowFailException)
-    assert _op(date_start="2026-03-01", max_xcom_bytes=size).execute({}) == rows
+    assert _op(split_by_day=split_by_day, max_xcom_bytes=size, **kwargs).execute({}) == rows
 
 
 @pytest.mark.parametrize(
