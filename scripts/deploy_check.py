@@ -197,6 +197,19 @@ def write_dags(dags: Path) -> None:
     (dags / f"{BAD_DAG_ID}.py").write_text(BAD_TOKEN_DAG.format(dag_id=BAD_DAG_ID))
 
 
+def start_emulator(procs: Processes, logs: Path, name: str, token: str, *extra: str) -> str:
+    """Start an emulator process for the check's account and return its URL."""
+    started = procs.start(
+        name,
+        [sys.executable, "-u", "-m", "airflow_provider_convoso.testing.emulator", "--token", token,
+         "--today", LOGICAL_DATE[:10], "--agents", str(AGENTS), *extra],
+        env={"PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    url: str = wait_for(f"the {name}'s URL", lambda: (logs / f"{name}.log").read_text().strip().splitlines()[:1], 30)[0]
+    print(f">> {name} at {url} (pid {started.pid})")
+    return url
+
+
 def run_dag(
     env: dict[str, str],
     port: int,
@@ -243,30 +256,10 @@ def main() -> int:
         )
         wait_for("Redis", lambda: listening(redis_port), 30)
 
-        emulator = procs.start(
-            "emulator",
-            [sys.executable, "-u", "-m", "airflow_provider_convoso.testing.emulator", "--token", token,
-             "--today", LOGICAL_DATE[:10], "--agents", str(AGENTS), "--data-after-requests", "1"],
-            env={"PATH": os.environ["PATH"]},
-        )  # fmt: skip
-        emulator_url = wait_for(
-            "the emulator's URL", lambda: (logs / "emulator.log").read_text().strip().splitlines()[:1], 30
-        )[0]
-        print(f">> emulator at {emulator_url} (pid {emulator.pid})")
+        emulator_url = start_emulator(procs, logs, "emulator", token, "--data-after-requests", "1")
         # The backfill's days have data on their first request (the daily DAG's sensor needs a
         # first poll without): a second emulator, behind its own connection.
-        backfill_emulator = procs.start(
-            "emulator-backfill",
-            [sys.executable, "-u", "-m", "airflow_provider_convoso.testing.emulator", "--token", token,
-             "--today", LOGICAL_DATE[:10], "--agents", str(AGENTS), "--latency", "0.05"],
-            env={"PATH": os.environ["PATH"]},
-        )  # fmt: skip
-        backfill_url = wait_for(
-            "the backfill emulator's URL",
-            lambda: (logs / "emulator-backfill.log").read_text().strip().splitlines()[:1],
-            30,
-        )[0]
-        print(f">> backfill emulator at {backfill_url} (pid {backfill_emulator.pid})")
+        backfill_url = start_emulator(procs, logs, "emulator-backfill", token, "--latency", "0.05")
 
         from cryptography.fernet import Fernet
 
