@@ -18,6 +18,7 @@ import argparse
 import bisect
 import contextlib
 import datetime as dt
+import functools
 import ipaddress
 import json
 import logging
@@ -74,6 +75,7 @@ _FILTERS: tuple[tuple[str, int, str, str], ...] = (
     ("status_ids", 6050, "Invalid status ID", "statuses"),
 )
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CACHED_ROWS = 4096  # records the emulator keeps computed (none for more agents than this)
 _HTML = "<html><head><title>{code} {reason}</title></head><body><h1>{code} {reason}</h1><hr>nginx</body></html>"
 
 
@@ -190,6 +192,9 @@ class ConvosoEmulator:
         self._events_cache: dict[tuple[dt.date, str, float], list[dict[str, Any]]] = {}
         self._times_cache: dict[tuple[dt.date, str, float, str], list[str]] = {}
         self._encoded_calls: dict[tuple[dt.date, str, float, int], bytes] = {}
+        # Records are a pure function of these arguments. Computing each set once keeps that
+        # work from delaying the other answers due at the same moment: one GIL serves them all.
+        self._records = functools.lru_cache(maxsize=_CACHED_ROWS // max(1, agents))(self._compute_records)
         self._in_flight = 0
         self.max_in_flight = 0
         self.requests: list[RequestRecord] = []
@@ -431,8 +436,17 @@ class ConvosoEmulator:
         span = self._date_range(params)
         if span is None:
             return []
+        wanted = tuple((name, params[name]) for name, _, _, _ in _FILTERS if name in params)
+        cached = self._records(span, wanted, progress, self._knobs.inconsistent_every)
+        return [dict(record) for record in cached]  # the caller's to change
+
+    def _compute_records(
+        self, span: tuple[dt.date, dt.date], filters: tuple[tuple[str, str], ...], progress: float, every: int
+    ) -> tuple[dict[str, Any], ...]:
+        """:meth:`records`, computed; called through the ``_records`` cache (the same
+        arguments always give the same records)."""
         start, end = span
-        wanted = {name: set(params[name].split(",")) for name, _, _, _ in _FILTERS if name in params}
+        wanted = {name: set(value.split(",")) for name, value in filters}
         out = []
         candidates = (
             [self._by_id[uid] for uid in sorted(wanted["user_ids"]) if uid in self._by_id]
@@ -454,11 +468,10 @@ class ConvosoEmulator:
                 day += dt.timedelta(days=1)
             if sums:
                 record = _record(agent, sums)
-                every = self._knobs.inconsistent_every
                 if every > 0 and (int(agent.user_id) - 10001) % every == 0:
                     _break_relations(record, sums)
                 out.append(record)
-        return out
+        return tuple(out)
 
     def answer(self, params: dict[str, str], token: str | None) -> dict[str, Any] | list[Any]:
         """The JSON the endpoint sends for these parameters (no faults applied)."""

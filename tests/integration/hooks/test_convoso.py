@@ -288,6 +288,29 @@ def test_emulator_data_is_deterministic_per_seed() -> None:
         assert c.records(params) != a.records(params)
 
 
+def test_emulator_computes_an_answers_records_once_and_hands_out_copies(mocker: Any) -> None:
+    emulator = ConvosoEmulator(today=dt.date(2026, 3, 3))
+    computed = mocker.spy(emulator, "day_metrics")
+    params = {"date_start": "2026-02-01", "date_end": "2026-02-02"}
+    first = emulator.records(params)
+    assert computed.call_count == 2 * len(emulator.agents)
+    first[0]["calls"] = -1  # a caller's change stays its own
+    assert emulator.records(params)[0]["calls"] >= 0
+    assert emulator.records(params) == emulator.records(params)
+    assert computed.call_count == 2 * len(emulator.agents)
+    # What else shapes the records is part of what is remembered.
+    assert emulator.records(params, progress=0.5) != emulator.records(params)
+    emulator.configure(inconsistent_every=1)
+    broken = emulator.records(params)
+    assert broken != emulator.configure(inconsistent_every=0).records(params)
+    # A large account's answers are not kept (each could be tens of MB).
+    large = ConvosoEmulator(today=dt.date(2026, 3, 3), agents=5_000)
+    counted = mocker.spy(large, "day_metrics")
+    large.records({"date_start": "2026-03-01", "date_end": "2026-03-01"})
+    large.records({"date_start": "2026-03-01", "date_end": "2026-03-01"})
+    assert counted.call_count == 2 * 5_000
+
+
 def test_data_appears_after_t_seconds(convoso_conn: ConvosoEmulator) -> None:
     import time
 
