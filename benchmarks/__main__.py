@@ -257,7 +257,7 @@ def bench_sensor_poke(pokes: int) -> dict[str, Any]:
 # -- 4. Backfill concurrency ------------------------------------------------------------
 
 
-def bench_backfill(days: int, latency: float) -> dict[str, Any]:
+def bench_backfill(days: int, latency: float, runs: int) -> dict[str, Any]:
     from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
 
     end = (dt.date(2026, 1, 1) + dt.timedelta(days=days - 1)).isoformat()
@@ -304,7 +304,7 @@ def bench_backfill(days: int, latency: float) -> dict[str, Any]:
         os.environ["AIRFLOW_CONN_CONVOSO_BACKFILL"] = _convoso_connection(url)
         run(8)  # warm-up
         serial_s, parallel_s, floor_s = [], [], []
-        for _ in range(5):  # interleaved
+        for _ in range(runs):  # interleaved
             serial_s.append(run(1))
             parallel_s.append(run(8))
             floor_s.append(floor(url))
@@ -787,7 +787,7 @@ def main(argv: list[str] | None = None) -> int:
         "parse": lambda: bench_parse_cost(2 if smoke else 15),
         "requests": lambda: bench_request_overhead(10 if smoke else 500, 1 if smoke else 3),
         "sensor": lambda: bench_sensor_poke(5 if smoke else 200),
-        "backfill": lambda: bench_backfill(5 if smoke else 31, 0.005 if smoke else 0.05),
+        "backfill": lambda: bench_backfill(5 if smoke else 31, 0.005 if smoke else 0.05, 1 if smoke else 9),
         "payload": lambda: bench_large_payload(200 if smoke else 20_000, 1 if smoke else 5),
         "triggers": lambda: bench_trigger_fanout(
             5 if smoke else 200, 0.005 if smoke else 0.05, 0.01 if smoke else 0.1, 1 if smoke else 5
