@@ -192,8 +192,7 @@ class ConvosoEmulator:
         self._events_cache: dict[tuple[dt.date, str, float], list[dict[str, Any]]] = {}
         self._times_cache: dict[tuple[dt.date, str, float, str], list[str]] = {}
         self._encoded_calls: dict[tuple[dt.date, str, float, int], bytes] = {}
-        # Records are a pure function of these arguments. Computing each set once keeps that
-        # work from delaying the other answers due at the same moment: one GIL serves them all.
+        # Records are a pure function of these arguments (see records() for when they are kept).
         self._records = functools.lru_cache(maxsize=_CACHED_ROWS // max(1, agents))(self._compute_records)
         self._in_flight = 0
         self.max_in_flight = 0
@@ -437,14 +436,17 @@ class ConvosoEmulator:
         if span is None:
             return []
         wanted = tuple((name, params[name]) for name, _, _, _ in _FILTERS if name in params)
-        cached = self._records(span, wanted, progress, self._knobs.inconsistent_every)
-        return [dict(record) for record in cached]  # the caller's to change
+        # With a latency, an answer is due a fixed time after its request, its computing
+        # included; keeping computed records stops one answer's computing from holding back
+        # another due at the same moment (one GIL serves them all). Without a latency,
+        # computing each answer is the emulator's service time, and stays so.
+        compute = self._records if self._knobs.latency > 0 else self._compute_records
+        return [dict(record) for record in compute(span, wanted, progress, self._knobs.inconsistent_every)]
 
     def _compute_records(
         self, span: tuple[dt.date, dt.date], filters: tuple[tuple[str, str], ...], progress: float, every: int
     ) -> tuple[dict[str, Any], ...]:
-        """:meth:`records`, computed; called through the ``_records`` cache (the same
-        arguments always give the same records)."""
+        """:meth:`records`, computed (the same arguments always give the same records)."""
         start, end = span
         wanted = {name: set(value.split(",")) for name, value in filters}
         out = []

@@ -288,8 +288,8 @@ def test_emulator_data_is_deterministic_per_seed() -> None:
         assert c.records(params) != a.records(params)
 
 
-def test_emulator_computes_an_answers_records_once_and_hands_out_copies(mocker: Any) -> None:
-    emulator = ConvosoEmulator(today=dt.date(2026, 3, 3))
+def test_emulator_with_a_latency_computes_an_answers_records_once(mocker: Any) -> None:
+    emulator = ConvosoEmulator(today=dt.date(2026, 3, 3), latency=0.05)
     computed = mocker.spy(emulator, "day_metrics")
     params = {"date_start": "2026-02-01", "date_end": "2026-02-02"}
     first = emulator.records(params)
@@ -298,13 +298,17 @@ def test_emulator_computes_an_answers_records_once_and_hands_out_copies(mocker: 
     assert emulator.records(params)[0]["calls"] >= 0
     assert emulator.records(params) == emulator.records(params)
     assert computed.call_count == 2 * len(emulator.agents)
-    # What else shapes the records is part of what is remembered.
+    # What else shapes the records is part of what is kept.
     assert emulator.records(params, progress=0.5) != emulator.records(params)
-    emulator.configure(inconsistent_every=1)
-    broken = emulator.records(params)
+    broken = emulator.configure(inconsistent_every=1).records(params)
     assert broken != emulator.configure(inconsistent_every=0).records(params)
+    # Without a latency, computing is the emulator's service time: every answer is computed.
+    emulator.configure(latency=0.0)
+    before = computed.call_count
+    assert emulator.records(params) == emulator.records(params)
+    assert computed.call_count == before + 4 * len(emulator.agents)
     # A large account's answers are not kept (each could be tens of MB).
-    large = ConvosoEmulator(today=dt.date(2026, 3, 3), agents=5_000)
+    large = ConvosoEmulator(today=dt.date(2026, 3, 3), agents=5_000, latency=0.05)
     counted = mocker.spy(large, "day_metrics")
     large.records({"date_start": "2026-03-01", "date_end": "2026-03-01"})
     large.records({"date_start": "2026-03-01", "date_end": "2026-03-01"})
