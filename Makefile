@@ -2,7 +2,7 @@
 .PHONY: demo test lint bench deploy-check browser-check clean
 
 demo:  ## Run the daily example DAG end to end against the emulator (no account needed).
-	bash scripts/venv.sh .venv 3.3.2 requirements/dev.txt
+	bash scripts/venv.sh .venv 3.3.2 3.11 requirements/dev.txt
 	.venv/bin/python -m pip install -q --no-deps -e .
 	.venv/bin/python scripts/demo.py
 
@@ -10,7 +10,7 @@ test:  ## Lint, type-check, build the wheel, run the suite on Airflow 2.11 and 3
 	bash scripts/test.sh
 
 lint:
-	bash scripts/venv.sh .venv 3.3.2 requirements/dev.txt
+	bash scripts/venv.sh .venv 3.3.2 3.11 requirements/dev.txt
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 
 deploy-check:  ## The daily DAG on PostgreSQL + CeleryExecutor/Redis + a separate triggerer (Airflow 3.3.2).
@@ -20,9 +20,9 @@ browser-check:  ## The connection form in Airflow 3.3.2's UI, in Debian's Chromi
 	bash scripts/browser_check.sh
 
 bench:  ## Benchmarks against their baselines; BENCH_ARGS="--json results.json" to save.
-	bash scripts/venv.sh .venv 3.3.2 requirements/dev.txt
+	bash scripts/venv.sh .venv 3.3.2 3.11 requirements/dev.txt
 	.venv/bin/python -m pip install -q --no-deps -e .
 	.venv/bin/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf .venv .venv-test-* .venv-deploy .airflow-* .browser-test-output dist build demo-output
+	rm -rf .venv .venv-test-* .venv-deploy .venv-tools .ci-logs .airflow-* .browser-test-output dist build demo-output

@@ -9,7 +9,7 @@ if ! command -v chromium >/dev/null 2>&1; then
     apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
-bash scripts/venv.sh .venv-deploy 3.3.2 requirements/deploy.txt
+bash scripts/venv.sh .venv-deploy 3.3.2 3.11 requirements/deploy.txt
 if ! ls dist/*.whl >/dev/null 2>&1; then
     .venv-deploy/bin/python -m pip install -q build
     .venv-deploy/bin/python -m build -q --wheel --outdir dist . >/dev/null

@@ -20,7 +20,7 @@ if [ ${#need[@]} -gt 0 ]; then
     rm -f /usr/sbin/policy-rc.d
 fi
 
-bash scripts/venv.sh .venv-deploy "$AIRFLOW" requirements/deploy.txt
+bash scripts/venv.sh .venv-deploy "$AIRFLOW" 3.11 requirements/deploy.txt
 if ! ls dist/*.whl >/dev/null 2>&1; then
     .venv-deploy/bin/python -m pip install -q build
     .venv-deploy/bin/python -m build -q --wheel --outdir dist . >/dev/null

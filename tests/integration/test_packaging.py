@@ -8,6 +8,7 @@ import subprocess
 import sys
 from importlib.metadata import entry_points, version
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -139,20 +140,73 @@ def test_package_parses_under_the_oldest_claimed_python() -> None:
         ast.parse(module.read_text(), filename=str(module), feature_version=(3, 10))
 
 
-def test_airflow_bounds_cover_exactly_the_tested_lines() -> None:
-    """pyproject's Airflow range starts at the oldest line CI runs and stops before an untested one."""
+ROOT = Path(__file__).resolve().parents[2]
+#: The Airflow/Python pairs CI runs the whole suite on (scripts/test.sh's PAIRS).
+TESTED_PAIRS = {
+    ("3.3.2", "3.11"),
+    ("3.3.2", "3.12"),
+    ("3.3.2", "3.13"),
+    ("3.2.2", "3.12"),
+    ("3.1.8", "3.11"),
+    ("3.0.6", "3.12"),
+    ("2.11.2", "3.10"),
+    ("2.11.2", "3.12"),
+}
+
+
+def _requirement(name: str) -> Any:
     from importlib.metadata import requires
 
     from packaging.requirements import Requirement
 
-    [airflow_req] = [
-        Requirement(r) for r in requires("airflow-provider-convoso") or [] if r.startswith("apache-airflow")
-    ]
-    for tested in ("2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2"):
+    [req] = [Requirement(r) for r in requires("airflow-provider-convoso") or [] if r.startswith(name)]
+    return req
+
+
+def test_airflow_bounds_cover_exactly_the_tested_lines() -> None:
+    """pyproject's Airflow range starts at the oldest line CI runs and stops before an untested one."""
+    airflow_req = _requirement("apache-airflow")
+    for tested in {airflow for airflow, _ in TESTED_PAIRS}:
         assert airflow_req.specifier.contains(tested), tested
     for untested in ("2.10.5", "3.4.0", "4.0.0"):
         assert not airflow_req.specifier.contains(untested), untested
-    constraints = Path(__file__).resolve().parents[2] / "constraints"
-    if constraints.is_dir():  # run from a checkout
-        lines = sorted(p.stem.removeprefix("airflow-") for p in constraints.glob("airflow-*.txt"))
-        assert lines == ["2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2"]
+
+
+def test_python_claims_are_exactly_the_tested_minors() -> None:
+    """``requires-python`` and the classifiers name the Pythons CI runs, and no other."""
+    from importlib.metadata import metadata
+
+    from packaging.specifiers import SpecifierSet
+
+    meta = metadata("airflow-provider-convoso")
+    tested = {python for _, python in TESTED_PAIRS}
+    requires_python = SpecifierSet(meta["Requires-Python"])
+    for minor in tested:
+        assert requires_python.contains(f"{minor}.0"), minor
+    for untested in ("3.9.18", "3.14.0"):
+        assert not requires_python.contains(untested), untested
+    prefix = "Programming Language :: Python :: 3."
+    classified = {
+        c.removeprefix("Programming Language :: Python :: ")
+        for c in meta.get_all("Classifier") or []
+        if c.startswith(prefix)
+    }
+    assert classified == tested
+
+
+def test_ci_runs_each_frozen_pair_and_the_docs_name_them() -> None:
+    """test.sh's PAIRS, constraints/ and the compatibility table agree on the tested pairs."""
+    import re
+
+    frozen = {
+        tuple(re.fullmatch(r"airflow-(.+)-py(3\.\d+)", p.stem).groups())  # type: ignore[union-attr]
+        for p in (ROOT / "constraints").glob("airflow-*.txt")
+    }
+    assert frozen == TESTED_PAIRS
+    [pairs] = re.findall(r'^PAIRS=\$\{PAIRS:-"([^"]+)"\}', (ROOT / "scripts/test.sh").read_text(), re.M)
+    assert {tuple(pair.split("/")) for pair in pairs.split()} == TESTED_PAIRS
+    table = re.findall(r"^\| (\d+\.\d+\.\d+) \| (3\.\d+) \|", (ROOT / "docs/development.md").read_text(), re.M)
+    assert set(table) == TESTED_PAIRS
+    readme = (ROOT / "README.md").read_text()
+    for airflow, python in TESTED_PAIRS:
+        assert f"{airflow} on {python}" in readme or f"{airflow}/{python}" in readme, (airflow, python)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Usage: scripts/test_pair.sh AIRFLOW/PYTHON (e.g. 3.3.2/3.12)
+# The whole suite on one pair: its virtualenv from constraints/, the built wheel in dist/
+# installed into it, pytest with a fresh AIRFLOW_HOME. Prints the pair's log when it ends
+# (whole, so two pairs running side by side do not interleave) and exits with pytest's code.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+pair=$1
+airflow=${pair%/*} minor=${pair#*/}
+slug="af${airflow//./_}-py${minor//./_}"
+venv=".venv-test-$slug"
+log=".ci-logs/$slug.log"
+mkdir -p .ci-logs
+start=$(date +%s)
+{
+    bash scripts/venv.sh "$venv" "$airflow" "$minor" requirements/test.txt &&
+        "$venv/bin/python" -m pip install -q --force-reinstall --no-deps dist/*.whl &&
+        home="$PWD/.airflow-test/$slug" && rm -rf "$home" && mkdir -p "$home" &&
+        cd tests &&
+        AIRFLOW_HOME="$home" CONVOSO_EXPECT_INSTALLED=1 HYPOTHESIS_PROFILE=ci \
+            "../$venv/bin/python" -m pytest -c ../pyproject.toml --rootdir .. -q \
+            --ignore=browser ${PYTEST_ARGS:-} .
+} > "$log" 2>&1
+rc=$?
+echo ">> tests on Airflow $airflow, Python $minor: exit $rc after $(( $(date +%s) - start )) s"
+cat "$log"
+exit $rc
