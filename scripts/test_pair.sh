@@ -9,12 +9,12 @@ pair=$1
 airflow=${pair%/*} minor=${pair#*/}
 slug="af${airflow//./_}-py${minor//./_}"
 venv=".venv-test-$slug"
-log=".ci-logs/$slug.log"
-mkdir -p .ci-logs
+log="$PWD/.ci-logs/$slug.log"
+mkdir -p "$(dirname "$log")"
 start=$(date +%s)
 {
     bash scripts/venv.sh "$venv" "$airflow" "$minor" requirements/test.txt &&
-        "$venv/bin/python" -m pip install -q --force-reinstall --no-deps dist/*.whl &&
+        bash scripts/uv.sh pip install -q --python "$venv/bin/python" --reinstall --no-deps --compile-bytecode dist/*.whl &&
         home="$PWD/.airflow-test/$slug" && rm -rf "$home" && mkdir -p "$home" &&
         cd tests &&
         AIRFLOW_HOME="$home" CONVOSO_EXPECT_INSTALLED=1 HYPOTHESIS_PROFILE=ci \
