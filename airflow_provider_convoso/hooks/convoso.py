@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import ssl
+import threading
 import time
 import weakref
 import zlib
@@ -311,6 +312,14 @@ class ConvosoHook(BaseHook):
         self._client: httpx.Client | None = None
         self._async_client: aiohttp.ClientSession | None = None
         self._session_key: tuple[str, bool, bool] | None = None
+        # Held by ``async with hook`` or an explicit aget_conn(): the client then outlives
+        # each call until aclose(). Otherwise the last call in flight closes what it opened.
+        self._pinned = False
+        self._calls_in_flight = 0
+        # The sync twin: held by ``with hook`` or get_conn(), else closed by the last call.
+        self._sync_pinned = False
+        self._sync_calls = 0
+        self._sync_calls_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(convoso_conn_id={self.convoso_conn_id!r})"
@@ -405,15 +414,49 @@ class ConvosoHook(BaseHook):
             raise _proxy_error(error) from None
 
     def get_conn(self) -> httpx.Client:
-        """Return the pooled, thread-safe sync client, opened on first use.
+        """Return the pooled, thread-safe sync client, opened on first use, and keep it.
+
+        A client asked for here stays open until :meth:`close` (or the end of a ``with
+        hook:`` block); one that a call such as :meth:`get_agent_performance` opened on its
+        own is closed when the last call in flight ends.
 
         :return: the ``httpx.Client`` this hook sends with.
         """
+        self._sync_pinned = True
+        return self._sync_client()
+
+    def __enter__(self) -> ConvosoHook:
+        """Keep one sync client for every call in the block.
+
+        :return: this hook.
+        """
+        self._sync_pinned = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _sync_client(self) -> httpx.Client:
+        """The sync client, opened on first use; not kept past the calls using it unless pinned."""
         import httpx
 
         if self._client is None:
             self._client = self._new_client(httpx.Client, self.settings, self._transport)
         return self._client
+
+    @contextlib.contextmanager
+    def _call(self) -> Iterator[None]:
+        """Scope one public sync call: the last call in flight on an unpinned hook closes the client."""
+        with self._sync_calls_lock:
+            self._sync_calls += 1
+        try:
+            yield
+        finally:
+            with self._sync_calls_lock:
+                self._sync_calls -= 1
+                last = self._sync_calls == 0 and not self._sync_pinned
+            if last:
+                self.close()
 
     @property
     def client(self) -> httpx.Client:
@@ -421,7 +464,7 @@ class ConvosoHook(BaseHook):
         return self.get_conn()
 
     async def aget_conn(self) -> aiohttp.ClientSession:
-        """Return the async client, opened on first use in the running event loop.
+        """Return the async client, opened on first use in the running event loop, and keep it.
 
         Triggers poll with aiohttp: a poll costs a fraction of httpx's event-loop CPU (the
         performance page has the figures), which is what a triggerer running hundreds of
@@ -429,8 +472,29 @@ class ConvosoHook(BaseHook):
         cookies, the token in each request's body); a hook given ``async_connector`` has
         its own. Limits, deadline, size cap, retries and error mapping are the sync path's.
 
+        A client asked for here stays open until :meth:`aclose` (or the end of an
+        ``async with hook:`` block); one that a call such as :meth:`aget_agent_performance`
+        opened on its own is closed when the last call in flight ends, so
+        ``asyncio.run(hook.aget_agent_performance(...))`` leaves nothing open.
+
         :return: the ``aiohttp.ClientSession`` this hook sends with.
         """
+        self._pinned = True
+        return await self._aclient()
+
+    async def __aenter__(self) -> ConvosoHook:
+        """Keep one async client for every call in the block (a trigger's polls, a backfill).
+
+        :return: this hook.
+        """
+        self._pinned = True
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _aclient(self) -> aiohttp.ClientSession:
+        """The async client, opened on first use; not kept past the calls using it unless pinned."""
         if self._async_client is None:
             settings = await self._asettings()
             # Concurrent first calls (a backfill's workers) all wait on the lookup above:
@@ -438,6 +502,18 @@ class ConvosoHook(BaseHook):
             if self._async_client is None:
                 self._async_client, self._session_key = self._open_async_client(settings)
         return self._async_client
+
+    @contextlib.asynccontextmanager
+    async def _acall(self) -> AsyncIterator[None]:
+        """Scope one public async call: the last call in flight on an unpinned hook closes
+        the client, cancelled or failed calls included."""
+        self._calls_in_flight += 1
+        try:
+            yield
+        finally:
+            self._calls_in_flight -= 1
+            if self._calls_in_flight == 0 and not self._pinned:
+                await self.aclose()
 
     def _open_async_client(
         self, settings: ClientSettings
@@ -456,6 +532,7 @@ class ConvosoHook(BaseHook):
 
     def close(self) -> None:
         """Close the pooled sync client, if one was opened."""
+        self._sync_pinned = False
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -464,6 +541,7 @@ class ConvosoHook(BaseHook):
         """Close the async client, if one was opened (a shared one closes with its last user)."""
         client, key = self._async_client, self._session_key
         self._async_client = self._session_key = None
+        self._pinned = False
         if client is None:
             return
         if key is None:
@@ -541,7 +619,7 @@ class ConvosoHook(BaseHook):
         import httpx
 
         deadline = time.monotonic() + timeout
-        client = self.get_conn()
+        client = self._sync_client()
         failure: ConvosoError | None = None
         try:
             body, headers = self._request_body(settings, query)
@@ -571,7 +649,7 @@ class ConvosoHook(BaseHook):
         """One attempt, bounded as a whole by ``timeout`` (connect, send and the whole body)."""
         import aiohttp
 
-        session = await self.aget_conn()
+        session = await self._aclient()
         body, request_headers = self._request_body(settings, query)
         failure: ConvosoError | None = None
         try:
@@ -606,16 +684,17 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for (:class:`~airflow_provider_convoso.queries.AgentPerformanceQuery`).
         :return: the body's bytes, decoded from gzip if it was sent so.
         """
-        settings = self.settings
-        try:
-            return self._send(settings, query, settings.timeout)
-        except ConvosoTransientError as error:
-            failed = [error]
-        body = b""
-        for attempt in self._retries(settings, failed):
-            with attempt:
-                body = self._send(settings, query, settings.timeout)
-        return body
+        with self._call():
+            settings = self.settings
+            try:
+                return self._send(settings, query, settings.timeout)
+            except ConvosoTransientError as error:
+                failed = [error]
+            body = b""
+            for attempt in self._retries(settings, failed):
+                with attempt:
+                    body = self._send(settings, query, settings.timeout)
+            return body
 
     async def afetch_content(self, query: Query) -> bytes:
         """Return the body of one answered call, retried: the async twin of :meth:`fetch_content`.
@@ -623,21 +702,22 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: the body's bytes.
         """
-        settings = await self._asettings()
-        try:
-            return await self._asend(settings, query, settings.timeout)
-        except ConvosoTransientError as error:
-            failed = [error]
-        # The same policy as the sync path, driven from the loop: tenacity decides, the loop
-        # waits (tenacity's AsyncRetrying re-wraps every callback on every attempt).
-        waits: list[float] = []
-        body = b""
-        for attempt in self._retries(settings, failed, sleep=waits.append):
-            if waits:
-                await asyncio.sleep(waits.pop())
-            with attempt:
-                body = await self._asend(settings, query, settings.timeout)
-        return body
+        async with self._acall():
+            settings = await self._asettings()
+            try:
+                return await self._asend(settings, query, settings.timeout)
+            except ConvosoTransientError as error:
+                failed = [error]
+            # The same policy as the sync path, driven from the loop: tenacity decides, the
+            # loop waits (tenacity's AsyncRetrying re-wraps every callback on every attempt).
+            waits: list[float] = []
+            body = b""
+            for attempt in self._retries(settings, failed, sleep=waits.append):
+                if waits:
+                    await asyncio.sleep(waits.pop())
+                with attempt:
+                    body = await self._asend(settings, query, settings.timeout)
+            return body
 
     def _retries(self, settings: ClientSettings, failed: list[ConvosoTransientError], **options: Any) -> Iterator[Any]:
         """tenacity's attempts after a first one that failed with ``failed[0]``.
@@ -716,7 +796,7 @@ class ConvosoHook(BaseHook):
         """
         from airflow_provider_convoso.lookups import load
 
-        with self.explained():
+        with self._call(), self.explained():  # one client for every page
             return load(table, self.fetch_payload, **options)
 
     def iter_call_logs(
@@ -752,10 +832,8 @@ class ConvosoHook(BaseHook):
         )
 
         async def read(spool: BodySpool) -> CallLogStats:
-            try:
+            async with self:
                 return await self.afetch_call_log_pages(query, spool, max_concurrency=max_concurrency)
-            finally:
-                await self.aclose()
 
         with BodySpool() as spool:
             read_stats = asyncio.run(read(spool))
@@ -789,7 +867,7 @@ class ConvosoHook(BaseHook):
         def campaign_ids() -> list[str]:
             return [str(campaign["id"]) for campaign in self.get_lookup("campaigns")]
 
-        with self.explained():
+        with self._call(), self.explained():  # one client for every page
             yield from iter_day(
                 self.fetch_payload,
                 day,
@@ -886,18 +964,19 @@ class ConvosoHook(BaseHook):
                     work.task_done()
 
         open_window(query.page(0), 0)
-        workers = [asyncio.ensure_future(worker()) for _ in range(min(max_concurrency, MAX_CONCURRENCY))]
-        done = asyncio.ensure_future(work.join())
-        try:
-            while not done.done():
-                finished, _ = await asyncio.wait([done, *workers], return_when=asyncio.FIRST_COMPLETED)
-                for task in finished:
-                    if task is not done:
-                        task.result()  # a worker only ends by failing: the first error ends the read
-        finally:
-            for task in [*workers, done]:
-                task.cancel()
-            await asyncio.gather(*workers, done, return_exceptions=True)
+        async with self._acall():  # one client for every page, closed after the last if this call opened it
+            workers = [asyncio.ensure_future(worker()) for _ in range(min(max_concurrency, MAX_CONCURRENCY))]
+            done = asyncio.ensure_future(work.join())
+            try:
+                while not done.done():
+                    finished, _ = await asyncio.wait([done, *workers], return_when=asyncio.FIRST_COMPLETED)
+                    for task in finished:
+                        if task is not done:
+                            task.result()  # a worker only ends by failing: the first error ends the read
+            finally:
+                for task in [*workers, done]:
+                    task.cancel()
+                await asyncio.gather(*workers, done, return_exceptions=True)
         stats.windows.sort(key=lambda window: str(window["start_time"]))
         return stats
 
@@ -954,7 +1033,8 @@ class ConvosoHook(BaseHook):
         try:
             settings = self.settings
             query = AgentPerformanceQuery()
-            content = self._send(settings, query, min(settings.timeout, TEST_TIMEOUT_S))
+            with self._call():
+                content = self._send(settings, query, min(settings.timeout, TEST_TIMEOUT_S))
             with self.explained():
                 rows = _count(content, query.to_params())
         except Exception as error:

@@ -261,15 +261,15 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
                 else:
                     spool.add(_day_key(day), body)
 
-        fetchers = [asyncio.ensure_future(fetch_days()) for _ in range(min(workers, len(days)))]
-        try:
-            # the first error ends the backfill
-            await asyncio.gather(*fetchers)
-        finally:
-            for fetcher in fetchers:
-                fetcher.cancel()
-            await asyncio.gather(*fetchers, return_exceptions=True)
-            await hook.aclose()
+        async with hook:  # one client for every day, closed however the backfill ends
+            fetchers = [asyncio.ensure_future(fetch_days()) for _ in range(min(workers, len(days)))]
+            try:
+                # the first error ends the backfill
+                await asyncio.gather(*fetchers)
+            finally:
+                for fetcher in fetchers:
+                    fetcher.cancel()
+                await asyncio.gather(*fetchers, return_exceptions=True)
 
     def _checked_for_xcom(self, records: list[dict[str, Any]], inspection: Inspection) -> list[dict[str, Any]]:
         inspection.inspect(records)

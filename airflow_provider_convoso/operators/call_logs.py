@@ -204,7 +204,5 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
 
 
 async def _fetch(hook: ConvosoHook, query: CallLogsQuery, spool: BodySpool, workers: int) -> CallLogStats:
-    try:
+    async with hook:
         return await hook.afetch_call_log_pages(query, spool, max_concurrency=workers)
-    finally:
-        await hook.aclose()

@@ -1235,17 +1235,17 @@ def emulator_process(*args: str) -> Iterator[str]:
     """
     import subprocess
 
-    server = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "airflow_provider_convoso.testing.emulator", "--port", "0", *args],
         stdout=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert server.stdout is not None
-        yield server.stdout.readline().strip()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    ) as server:  # closes its stdout pipe on the way out
+        try:
+            assert server.stdout is not None
+            yield server.stdout.readline().strip()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def main(argv: list[str] | None = None) -> int:

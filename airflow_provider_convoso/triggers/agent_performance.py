@@ -85,7 +85,7 @@ class AgentPerformanceTrigger(BaseTrigger):
             return
         hook = self._hook()
         polls = 0
-        try:
+        async with hook:  # one client for every poll, closed however the wait ends
             while True:
                 polls += 1
                 try:
@@ -123,8 +123,6 @@ class AgentPerformanceTrigger(BaseTrigger):
                     yield TriggerEvent(_timeout_event())
                     return
                 await asyncio.sleep(self.poke_interval)
-        finally:
-            await hook.aclose()
 
 
 def _timeout_event() -> dict[str, Any]:

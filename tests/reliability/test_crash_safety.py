@@ -52,15 +52,15 @@ def test_sigkill_mid_write_then_rerun(big_emulator: Any, tmp_path: Path, previou
     target = tmp_path / "agents.jsonl"
     if previous is not None:
         target.write_bytes(previous)
-    writer = _writer(target, "pause")
-    assert writer.stdout is not None
-    # Airflow may log to stdout first; wait for the marker line (a blocking read, no sleep).
-    assert next(line.strip() for line in writer.stdout if line.strip() == "WRITING") == "WRITING"
-    partial = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    assert len(partial) == 1
-    assert partial[0].stat().st_size > 1_000_000  # a large write was under way
-    writer.send_signal(signal.SIGKILL)
-    assert writer.wait(timeout=30) == -signal.SIGKILL
+    with _writer(target, "pause") as writer:  # closes its pipes too
+        assert writer.stdout is not None
+        # Airflow may log to stdout first; wait for the marker line (a blocking read, no sleep).
+        assert next(line.strip() for line in writer.stdout if line.strip() == "WRITING") == "WRITING"
+        partial = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+        assert len(partial) == 1
+        assert partial[0].stat().st_size > 1_000_000  # a large write was under way
+        writer.send_signal(signal.SIGKILL)
+        assert writer.wait(timeout=30) == -signal.SIGKILL
     if previous is None:
         assert not target.exists()
     else:

@@ -267,14 +267,15 @@ def test_emulator_cli_serves_on_loopback() -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
-        assert len(httpx.post(url + ENDPOINT, data={"auth_token": "cli"}).json()) == 12
-    finally:
-        process.terminate()
-        assert process.wait(timeout=10) == 0
+    with process:  # closes its stdout pipe too
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:")
+            assert len(httpx.post(url + ENDPOINT, data={"auth_token": "cli"}).json()) == 12
+        finally:
+            process.terminate()
+            assert process.wait(timeout=10) == 0
 
 
 def test_emulator_data_is_deterministic_per_seed() -> None:
