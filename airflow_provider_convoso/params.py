@@ -152,16 +152,6 @@ def parse_id_filter(name: str, value: Any) -> str | None:
     return ",".join(parts)
 
 
-def build_params(**inputs: Any) -> dict[str, str]:
-    """Validate agent-performance inputs and return the parameters sent, unset ones left out.
-
-    The same as ``AgentPerformanceQuery.from_inputs(**inputs).to_params()``.
-    """
-    from airflow_provider_convoso.queries import AgentPerformanceQuery
-
-    return AgentPerformanceQuery.from_inputs(**inputs).to_params()
-
-
 def iter_days(start: dt.date, end: dt.date) -> list[dt.date]:
     """Every calendar day from ``start`` to ``end``, both included."""
     return [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from airflow_provider_convoso.exceptions import ConvosoAPIError, ConvosoResponseError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
-from airflow_provider_convoso.params import FILTER_PARAMS, build_params
+from airflow_provider_convoso.params import FILTER_PARAMS
+from airflow_provider_convoso.queries import AgentPerformanceQuery
 from airflow_provider_convoso.records import DOCUMENTED_FIELDS, format_duration, normalize_record, parse_duration
 from airflow_provider_convoso.responses import iter_records, parse_payload, parse_response
 
@@ -74,7 +75,7 @@ payloads = st.one_of(
 @given(arguments)
 def test_parameters_end_in_a_valid_request_or_a_clean_value_error(kwargs: dict[str, Any]) -> None:
     try:
-        params = build_params(**kwargs)
+        params = _params(**kwargs)
     except ValueError as error:
         text = str(error)
         assert any(name in text for name in ("date_start", "date_end", *FILTER_PARAMS)), text
@@ -106,7 +107,7 @@ def test_invalid_input_never_reaches_the_network(monkeypatch: pytest.MonkeyPatch
     [request] = sent
     body = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
     assert body.pop("auth_token") == "tok-props"
-    assert body == build_params(**kwargs)
+    assert body == _params(**kwargs)
 
 
 def _assert_parsed_or_response_error(payload: Any, call: Any) -> None:
@@ -200,3 +201,7 @@ def test_a_damaged_body_streams_to_what_the_whole_body_gives(body: bytes, data: 
         with pytest.raises(ConvosoResponseError):
             handed_on.extend(iter_records(damaged))
         assert handed_on == []
+
+
+def _params(**inputs: Any) -> dict[str, str]:
+    return AgentPerformanceQuery.from_inputs(**inputs).to_params()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from typing import Any
 
 import pendulum
 import pytest
 
-from airflow_provider_convoso.params import build_params, iter_days, parse_date, parse_id_filter
+from airflow_provider_convoso.params import iter_days, parse_date, parse_id_filter
+from airflow_provider_convoso.queries import AgentPerformanceQuery
 
 
 def test_parsing_modules_load_no_transport_storage_or_arrow() -> None:
@@ -54,7 +56,7 @@ def test_bad_dates_name_the_parameter_and_value(value: object) -> None:
 
 def test_start_after_end_is_refused() -> None:
     with pytest.raises(ValueError, match=r"date_start 2026-03-05 is later than date_end 2026-03-01"):
-        build_params(date_start="2026-03-05", date_end="2026-03-01")
+        _params(date_start="2026-03-05", date_end="2026-03-01")
 
 
 @pytest.mark.parametrize(
@@ -106,12 +108,16 @@ def test_bad_filters_raise_value_error_naming_the_parameter(value: object, messa
     assert "user_ids" in str(caught.value)
 
 
-def test_build_params_omits_unset_values() -> None:
-    assert build_params() == {}
-    assert build_params(date_start="2026-03-01", user_ids=[12345]) == {"date_start": "2026-03-01", "user_ids": "12345"}
-    assert build_params(date_end=dt.date(2026, 3, 3), status_ids="NI") == {"date_end": "2026-03-03", "status_ids": "NI"}
+def test_to_params_omits_unset_values() -> None:
+    assert _params() == {}
+    assert _params(date_start="2026-03-01", user_ids=[12345]) == {"date_start": "2026-03-01", "user_ids": "12345"}
+    assert _params(date_end=dt.date(2026, 3, 3), status_ids="NI") == {"date_end": "2026-03-03", "status_ids": "NI"}
 
 
 def test_iter_days_includes_both_ends() -> None:
     days = iter_days(dt.date(2026, 2, 27), dt.date(2026, 3, 2))
     assert [d.isoformat() for d in days] == ["2026-02-27", "2026-02-28", "2026-03-01", "2026-03-02"]
+
+
+def _params(**inputs: Any) -> dict[str, str]:
+    return AgentPerformanceQuery.from_inputs(**inputs).to_params()
