@@ -10,16 +10,21 @@ converted into the account's zone by :func:`local_window`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import logging
 import math
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from airflow_provider_convoso.exceptions import CALL_LOG_FILTER_CODES, ConvosoInputError, ConvosoResponseError
 from airflow_provider_convoso.responses import count_of, data_of, records_in, snippet
+
+if TYPE_CHECKING:
+    from airflow_provider_convoso.queries.call_logs import CallLogsQuery
 
 #: Dialer pseudo-agents: rows no agent handled. Kept, flagged with ``is_system_user``.
 SYSTEM_USER_IDS = frozenset({"666666", "666667", "666671"})
@@ -279,3 +284,110 @@ def spooled_records(spool: Any, dropped: list[int]) -> Iterator[dict[str, Any]]:
                 continue
             seen.add(key)
             yield record
+
+
+async def read_windows(
+    afetch: Callable[[CallLogsQuery], Awaitable[bytes]],
+    query: CallLogsQuery,
+    spool: Any,
+    *,
+    max_concurrency: int,
+    log: logging.Logger | logging.LoggerAdapter[Any],
+) -> CallLogStats:
+    """Read every page of a call-log window into ``spool``, splitting windows that are too large.
+
+    Pages go ``max_concurrency`` at a time through ``afetch`` (the hook's
+    ``afetch_content``: transport, limits and retries are its own). A window whose first
+    page reports a ``total_found`` over the offset cap is halved (again while needed);
+    otherwise its other pages are asked for at offsets stepped by the rows the first page
+    returned (a server that clamps ``limit`` is followed, not trusted to echo it). A window
+    whose distinct ids fall short of its ``total_found`` is read once more, then logged at
+    WARNING. The spool keys sort by window start, pass and offset.
+
+    :param afetch: returns the checked body of one page.
+    :param query: the window, filters and page size.
+    :param spool: a :class:`~airflow_provider_convoso.spool.BodySpool` for each page's body.
+    :param max_concurrency: requests in flight at once.
+    :param log: where re-reads and shortfalls are logged.
+    :return: what was read, per window.
+    """
+    from airflow_provider_convoso.queries.call_logs import CallLogsQuery
+
+    stats = CallLogStats()
+    work: asyncio.Queue[tuple[CallLogsQuery, ReadingWindow]] = asyncio.Queue()
+    cap = CallLogsQuery.OFFSET_CAP
+
+    async def get(page_query: CallLogsQuery) -> tuple[bytes, list[str], int]:
+        body = await afetch(page_query)
+        ids, total = page_ids(body, page_query.to_params())
+        return body, ids, total
+
+    def open_window(window_query: CallLogsQuery, attempt: int) -> None:
+        window = ReadingWindow(window_query.start_time, window_query.end_time, attempt)
+        work.put_nowait((window_query, window))
+
+    async def handle(page_query: CallLogsQuery, window: ReadingWindow) -> None:
+        body, ids, total_found = await get(page_query)
+        stats.pages += 1
+        first = page_query.offset == 0
+        if first and total_found > cap + page_query.limit:
+            for start, end in halve(page_query.start_time, page_query.end_time):
+                open_window(page_query.window(start, end), 0)
+            stats.splits += 1
+            return
+        key = f"{window.start}|{window.attempt}|{page_query.offset:08d}"
+        # Compressing a page takes the loop ~1 ms; zlib lets go of the GIL in a thread.
+        await asyncio.to_thread(spool.add, key, body)
+        window.ids.update(ids)
+        if first:  # the window's other pages, stepped by the rows this one returned
+            window.total_found = total_found
+            step = len(ids)
+            offsets = range(step, total_found, step) if step else range(0)
+            window.pending = len(offsets)
+            for offset in offsets:
+                work.put_nowait((page_query.page(offset), window))
+        else:
+            window.pending -= 1
+        if window.pending == 0:
+            finish(page_query, window)
+
+    def finish(page_query: CallLogsQuery, window: ReadingWindow) -> None:
+        distinct = len(window.ids)
+        if distinct < window.total_found and window.attempt == 0:
+            log.info(
+                "Call logs %s - %s: %d distinct rows of %d found; reading the window again",
+                window.start, window.end, distinct, window.total_found,
+            )  # fmt: skip
+            open_window(page_query.window(window.start, window.end), 1)
+            return
+        if distinct < window.total_found:
+            log.warning(
+                "Call logs %s - %s: %d distinct rows of the %d the service reported, after reading it twice",
+                window.start, window.end, distinct, window.total_found,
+            )  # fmt: skip
+        stats.windows.append({"start_time": window.start, "end_time": window.end, "total_found": window.total_found})
+        window.ids = set()
+
+    async def worker() -> None:
+        while True:
+            page_query, window = await work.get()
+            try:
+                await handle(page_query, window)
+            finally:
+                work.task_done()
+
+    open_window(query.page(0), 0)
+    workers = [asyncio.ensure_future(worker()) for _ in range(max_concurrency)]
+    done = asyncio.ensure_future(work.join())
+    try:
+        while not done.done():
+            finished, _ = await asyncio.wait([done, *workers], return_when=asyncio.FIRST_COMPLETED)
+            for task in finished:
+                if task is not done:
+                    task.result()  # a worker only ends by failing: the first error ends the read
+    finally:
+        for task in [*workers, done]:
+            task.cancel()
+        await asyncio.gather(*workers, done, return_exceptions=True)
+    stats.windows.sort(key=lambda window: str(window["start_time"]))
+    return stats

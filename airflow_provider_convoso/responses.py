@@ -11,6 +11,7 @@ import datetime as dt
 import email.utils
 import functools
 import json
+import logging
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -523,3 +524,63 @@ def iter_records(
         except _NOT_JSON:  # the body was checked whole: only nesting too deep for this interpreter
             raise ConvosoResponseError("a record is nested too deeply to decode") from None
         yield typed(item)
+
+
+def read_records(content: bytes, params: Mapping[str, str], normalize: bool) -> list[dict[str, Any]]:
+    """Return an answer's records (typed unless ``normalize`` is false), warning on a wrong ``total``.
+
+    :param content: the answer's body.
+    :param params: the parameters it was asked with.
+    :param normalize: type the records.
+    :return: the records.
+    """
+
+    envelope: dict[str, Any] = {}
+    records = parse_body(content, params, normalize=normalize, envelope=envelope)
+    warn_on_total(envelope, len(records))
+    return records
+
+
+def count_rows(content: bytes, params: Mapping[str, str]) -> int:
+    """Return how many rows an answer holds, read one at a time and not typed.
+
+    :param content: the answer's body.
+    :param params: the parameters it was asked with.
+    :return: the row count.
+    """
+
+    envelope: dict[str, Any] = {}
+    rows = sum(1 for _ in iter_records(content, params, normalize=False, envelope=envelope))
+    warn_on_total(envelope, rows)
+    return rows
+
+
+def fingerprint_rows(content: bytes, params: Mapping[str, str]) -> tuple[int, str]:
+    """Return an answer's row count and digest, typed a batch at a time, none kept.
+
+    :param content: the answer's body.
+    :param params: the parameters it was asked with.
+    :return: ``(rows, digest)``.
+    """
+    from airflow_provider_convoso.digest import RecordDigest
+
+    envelope: dict[str, Any] = {}
+    digest = RecordDigest().add_all(iter_records(content, params, envelope=envelope))
+    warn_on_total(envelope, digest.rows)
+    return digest.rows, digest.hexdigest()
+
+
+def warn_on_total(envelope: Mapping[str, Any], rows: int) -> int | None:
+    """Log a WARNING when an envelope's ``total`` disagrees with the rows read.
+
+    :param envelope: the answer's members other than ``data``.
+    :param rows: the rows read from it.
+    :return: the reported total, when the envelope carries one.
+    """
+    total = reported_total(envelope)
+    if total is not None and total != rows:
+        _log.warning("Convoso reported total=%d but sent %d agent rows", total, rows)
+    return total
+
+
+_log = logging.getLogger(__name__)

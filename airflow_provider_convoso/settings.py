@@ -18,6 +18,13 @@ from airflow_provider_convoso.exceptions import ConvosoInputError
 
 DEFAULT_BASE_URL = "https://api.convoso.com/v1"
 
+#: The most requests one hook runs at once; the connection pool holds as many, so no
+#: request ever waits on the pool (a pool timeout would spend a retry meant for the server).
+MAX_CONCURRENCY = 32
+
+#: Larger answers are counted (or spooled) in a worker thread, so an event loop is not held.
+LOOP_INLINE_BYTES = 256 * 1024
+
 RequestFormat = Literal["form", "json"]
 
 

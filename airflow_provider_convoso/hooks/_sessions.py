@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_convoso.compat import aget_connection
 
 if TYPE_CHECKING:
     import aiohttp
@@ -80,3 +82,29 @@ def open_sessions() -> int:
     :return: the count.
     """
     return len(_BY_LOOP.get(asyncio.get_running_loop(), {}))
+
+
+# conn_id -> the lookup in progress, per event loop. Only lookups that overlap in time are
+# shared: nothing is cached once one completes, so a rotated token is seen by the next one.
+_LOOKUPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Task[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def shared_lookup(conn_id: str) -> Any:
+    """Return the connection, fetched once for every trigger that asks for it at the same time.
+
+    Hundreds of deferred sensors reach a triggerer together (every daily DAG's sensor
+    defers around the same minute), and on Airflow 3 each lookup is a round trip through
+    the supervisor; they all wait on one. Only lookups that overlap in time are shared.
+
+    :param conn_id: the connection's id.
+    :return: the connection.
+    """
+    in_flight = _LOOKUPS.setdefault(asyncio.get_running_loop(), {})
+    lookup = in_flight.get(conn_id)
+    if lookup is None:
+        lookup = asyncio.ensure_future(aget_connection(conn_id))
+        in_flight[conn_id] = lookup
+        lookup.add_done_callback(lambda done: in_flight.pop(conn_id, None))
+    return await asyncio.shield(lookup)  # one waiter cancelled does not cancel the others' lookup

@@ -5,39 +5,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
-import io
 import json
-import logging
 import math
-import os
-import ssl
 import threading
 import time
-import weakref
-import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlencode
 
-from airflow_provider_convoso import __version__
 from airflow_provider_convoso.compat import (
     AIRFLOW_V_3_0_PLUS,
-    AIRFLOW_VERSION,
     BaseHook,
-    aget_connection,
     amask_secret,
     mask_secret,
 )
 from airflow_provider_convoso.exceptions import (
     ConvosoAuthError,
     ConvosoError,
-    ConvosoInputError,
-    ConvosoResponseError,
     ConvosoTransientError,
     redact,
 )
+from airflow_provider_convoso.hooks._transport import (
+    _CHUNK_BYTES,
+    _aread_capped,
+    _check_async_proxies,
+    _checked,
+    _new_session,
+    _proxy_error,
+    _read_capped,
+    _ssl_context,
+    _too_slow,
+    _transport_error,
+    _user_agent,
+)
 from airflow_provider_convoso.queries import AgentPerformanceQuery, Query
+from airflow_provider_convoso.settings import LOOP_INLINE_BYTES, MAX_CONCURRENCY
 
 # httpx, aiohttp, tenacity and the parsing modules are imported where they are used: the
 # DAG processor imports this module with every DAG file that uses the operator or the sensor.
@@ -52,196 +54,6 @@ if TYPE_CHECKING:
     from airflow_provider_convoso.spool import BodySpool
 
 
-def _transport_error(error: Exception) -> ConvosoError:
-    """A network-level failure of either client (httpx for tasks, aiohttp for triggers) as
-    a typed error, without keeping the client's error (or the request it holds, token
-    included) reachable from it.
-
-    Timeouts, refused or reset connections and truncated bodies are transient; a TLS
-    certificate that fails verification is not, and neither is a URL the client cannot use.
-    """
-    cause: BaseException | None = error
-    while cause is not None:
-        certificate_error = getattr(cause, "certificate_error", cause)  # aiohttp keeps it as an attribute
-        if isinstance(certificate_error, ssl.SSLCertVerificationError):
-            message = certificate_error.verify_message
-            return ConvosoInputError(f"TLS certificate verification failed for the Convoso API: {message}")
-        cause = cause.__cause__ or cause.__context__
-    if _unusable_url(error):
-        return ConvosoInputError(f"the Convoso API base URL is not usable: {error}")
-    return ConvosoTransientError(f"{type(error).__name__}: {str(error) or 'no detail'}")
-
-
-def _unusable_url(error: Exception) -> bool:
-    import httpx
-
-    if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return True
-    if type(error).__module__.startswith("aiohttp"):
-        import aiohttp
-
-        return isinstance(error, aiohttp.InvalidURL)
-    return False
-
-
-def _too_slow(settings: ClientSettings) -> ConvosoTransientError:
-    return ConvosoTransientError(f"the attempt took longer than timeout={settings.timeout:g}s (connect, send and read)")
-
-
-def _read_capped(chunks: Iterator[bytes], settings: ClientSettings, deadline: float) -> bytes:
-    """The decoded body, failing once it passes ``max_response_bytes`` or the attempt's deadline.
-
-    The chunks go into one growing buffer, not a list joined at the end: a large answer is
-    held once, not twice, while it is read.
-    """
-    body = io.BytesIO()
-    for chunk in chunks:
-        if body.tell() + len(chunk) > settings.max_response_bytes:
-            raise _too_large(settings)
-        body.write(chunk)
-        if time.monotonic() > deadline:
-            raise _too_slow(settings)
-    return body.getvalue()
-
-
-async def _aread_capped(chunks: AsyncIterator[bytes], settings: ClientSettings, encoding: str) -> bytes:
-    """The body decoded from its ``Content-Encoding``, failing once it passes ``max_response_bytes``.
-
-    aiohttp is asked not to decompress: its own limits differ between releases (some stop at
-    32 MiB), so gzip and deflate are inflated here, never more than the cap allows at once.
-    """
-    inflater = _inflater(encoding)
-    cap = settings.max_response_bytes
-    body = io.BytesIO()  # held once while read, as in _read_capped
-    async for chunk in chunks:
-        data = chunk
-        while data:
-            if inflater is None:
-                part, data = data, b""
-            else:
-                part = inflater.decompress(data, cap - body.tell() + 1)
-                data = inflater.unconsumed_tail
-            if body.tell() + len(part) > cap:
-                raise _too_large(settings)
-            body.write(part)
-    if inflater is not None:
-        tail = inflater.flush()
-        if body.tell() + len(tail) > cap:
-            raise _too_large(settings)
-        body.write(tail)
-    return body.getvalue()
-
-
-def _inflater(encoding: str) -> Any:
-    """A zlib decompressor for a ``gzip`` or ``deflate`` body, ``None`` for an unencoded one."""
-    name = encoding.strip().lower()
-    if name in ("", "identity"):
-        return None
-    if name in ("gzip", "x-gzip", "deflate"):
-        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # +32: a gzip or a zlib header, whichever comes
-    raise ConvosoResponseError(f"the answer is encoded as {encoding[:40]!r}, which was not asked for")
-
-
-def _too_large(settings: ClientSettings) -> ConvosoResponseError:
-    return ConvosoResponseError(
-        f"the answer is larger than max_response_bytes={settings.max_response_bytes} (decoded); "
-        "narrow the request (split_by_day, filters) or raise the connection's max_response_bytes extra"
-    )
-
-
-@functools.cache
-def _ssl_context(verify: bool) -> ssl.SSLContext:
-    """One TLS context per process: building one loads the CA bundle (~20 ms of CPU), which
-    would block a triggerer's event loop once per trigger if every client built its own."""
-    import certifi
-
-    context = ssl.create_default_context(cafile=certifi.where())
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _checked(status_code: int, headers: Mapping[str, str], content: bytes) -> bytes:
-    """The body of a normal answer; a status that is not one raises its typed error."""
-    from airflow_provider_convoso.responses import check_status
-
-    check_status(status_code, headers, content)
-    return content
-
-
-def _records(content: bytes, params: Mapping[str, str], normalize: bool) -> list[dict[str, Any]]:
-    from airflow_provider_convoso.responses import parse_body
-
-    envelope: dict[str, Any] = {}
-    records = parse_body(content, params, normalize=normalize, envelope=envelope)
-    warn_on_total(envelope, len(records))
-    return records
-
-
-def _count(content: bytes, params: Mapping[str, str]) -> int:
-    from airflow_provider_convoso.responses import iter_records
-
-    envelope: dict[str, Any] = {}
-    rows = sum(1 for _ in iter_records(content, params, normalize=False, envelope=envelope))
-    warn_on_total(envelope, rows)
-    return rows
-
-
-def _fingerprint(content: bytes, params: Mapping[str, str]) -> tuple[int, str]:
-    from airflow_provider_convoso.digest import RecordDigest
-    from airflow_provider_convoso.responses import iter_records
-
-    envelope: dict[str, Any] = {}
-    digest = RecordDigest().add_all(iter_records(content, params, envelope=envelope))
-    warn_on_total(envelope, digest.rows)
-    return digest.rows, digest.hexdigest()
-
-
-def warn_on_total(envelope: Mapping[str, Any], rows: int) -> int | None:
-    """Log a WARNING when an envelope's ``total`` disagrees with the rows read.
-
-    :param envelope: the answer's members other than ``data``.
-    :param rows: the rows read from it.
-    :return: the reported total, when the envelope carries one.
-    """
-    from airflow_provider_convoso.responses import reported_total
-
-    total = reported_total(envelope)
-    if total is not None and total != rows:
-        _log.warning("Convoso reported total=%d but sent %d agent rows", total, rows)
-    return total
-
-
-_log = logging.getLogger(__name__)
-
-#: Larger answers are counted (or spooled) in a worker thread, so an event loop is not held.
-LOOP_INLINE_BYTES = 256 * 1024
-
-
-# conn_id -> the lookup in progress, per event loop. Only lookups that overlap in time are
-# shared: nothing is cached once one completes, so a rotated token is seen by the next one.
-_LOOKUPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Task[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def _shared_lookup(conn_id: str) -> Any:
-    """The connection, fetched once for every trigger that asks for it at the same time.
-
-    Hundreds of deferred sensors reach a triggerer together (every daily DAG's sensor
-    defers around the same minute), and on Airflow 3 each lookup is a round trip through
-    the supervisor; they all wait on one.
-    """
-    in_flight = _LOOKUPS.setdefault(asyncio.get_running_loop(), {})
-    lookup = in_flight.get(conn_id)
-    if lookup is None:
-        lookup = asyncio.ensure_future(aget_connection(conn_id))
-        in_flight[conn_id] = lookup
-        lookup.add_done_callback(lambda done: in_flight.pop(conn_id, None))
-    return await asyncio.shield(lookup)  # one waiter cancelled does not cancel the others' lookup
-
-
 def _raise_exhausted(state: RetryCallState) -> NoReturn:
     cause = state.outcome.exception() if state.outcome else None
     raise ConvosoTransientError(
@@ -250,9 +62,9 @@ def _raise_exhausted(state: RetryCallState) -> NoReturn:
     ) from cause
 
 
-#: The most requests one hook runs at once; the connection pool holds as many, so no
-#: request ever waits on the pool (a pool timeout would spend a retry meant for the server).
-MAX_CONCURRENCY = 32
+def _hinted(error: BaseException) -> bool:
+    return bool(error.args) and str(error.args[0]).endswith(_JSON_HINT)
+
 
 _JSON_HINT = (
     " The connection sends JSON bodies (request_format=json); the service is PHP and reads form bodies "
@@ -377,7 +189,9 @@ class ConvosoHook(BaseHook):
 
     async def _asettings(self) -> ClientSettings:
         if self._settings is None:
-            conn = await _shared_lookup(self.convoso_conn_id)
+            from airflow_provider_convoso.hooks._sessions import shared_lookup
+
+            conn = await shared_lookup(self.convoso_conn_id)
             if conn.password and not AIRFLOW_V_3_0_PLUS:
                 await amask_secret(conn.password)
             self._settings = self._resolve(conn)
@@ -577,7 +391,8 @@ class ConvosoHook(BaseHook):
             settings = self._settings
             if settings is not None:
                 redact(error, settings.token)
-                if isinstance(error, ConvosoAuthError) and settings.request_format == "json":
+                # Idempotent: an error explained by an inner call passes through an outer one.
+                if isinstance(error, ConvosoAuthError) and settings.request_format == "json" and not _hinted(error):
                     error.args = (f"{error.args[0] if error.args else error}{_JSON_HINT}", *error.args[1:])
             raise
 
@@ -742,15 +557,19 @@ class ConvosoHook(BaseHook):
         :param normalize: type the records (``False``: exactly as sent).
         :return: the records.
         """
+        from airflow_provider_convoso.responses import read_records
+
         content = self.fetch_content(query)
         with self.explained():
-            return _records(content, query.to_params(), normalize)
+            return read_records(content, query.to_params(), normalize)
 
     async def afetch(self, query: Query, *, normalize: bool = True) -> list[dict[str, Any]]:
         """Return the records of one call: the async twin of :meth:`fetch`."""
+        from airflow_provider_convoso.responses import read_records
+
         content = await self.afetch_content(query)
         with self.explained():
-            return _records(content, query.to_params(), normalize)
+            return read_records(content, query.to_params(), normalize)
 
     def count(self, query: Query) -> int:
         """Count the rows of one call, decoded one at a time and not typed.
@@ -758,9 +577,11 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: the number of rows.
         """
+        from airflow_provider_convoso.responses import count_rows
+
         content = self.fetch_content(query)
         with self.explained():
-            return _count(content, query.to_params())
+            return count_rows(content, query.to_params())
 
     async def acount(self, query: Query) -> int:
         """Count the rows of one call: the async twin of :meth:`count`; a large answer is
@@ -769,11 +590,13 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: the number of rows.
         """
+        from airflow_provider_convoso.responses import count_rows
+
         content = await self.afetch_content(query)
         with self.explained():
             if len(content) <= LOOP_INLINE_BYTES:
-                return _count(content, query.to_params())
-            return await asyncio.to_thread(_count, content, query.to_params())
+                return count_rows(content, query.to_params())
+            return await asyncio.to_thread(count_rows, content, query.to_params())
 
     def fetch_payload(self, query: Query) -> Any:
         """Return the decoded JSON of one answered call, retried (any endpoint).
@@ -882,103 +705,24 @@ class ConvosoHook(BaseHook):
     ) -> CallLogStats:
         """Fetch every page of a call-log window into ``spool``, splitting windows that are too large.
 
-        Pages go ``max_concurrency`` at a time on the async client. A window whose first
-        page reports a ``total_found`` over the offset cap is halved (again while needed);
-        otherwise its other pages are asked for at offsets stepped by the rows the first
-        page returned (a server that clamps ``limit`` is followed, not trusted to echo it).
-        A window whose distinct ids fall short of its ``total_found`` is read once more,
-        then logged at WARNING. The spool keys sort by window start, pass and offset.
+        See :func:`airflow_provider_convoso.calllogs.read_windows`; the pages share one client.
 
         :param query: the window, filters and page size.
         :param spool: where each page's body goes.
         :param max_concurrency: requests in flight at once (at most :data:`MAX_CONCURRENCY`).
         :return: what was read, per window.
         """
-        from airflow_provider_convoso.calllogs import CallLogStats, ReadingWindow, halve, page_ids
-        from airflow_provider_convoso.queries.call_logs import CallLogsQuery
+        from airflow_provider_convoso.calllogs import read_windows
 
-        stats = CallLogStats()
-        work: asyncio.Queue[tuple[CallLogsQuery, int, ReadingWindow]] = asyncio.Queue()
-        cap = CallLogsQuery.OFFSET_CAP
-
-        async def get(page_query: CallLogsQuery) -> tuple[bytes, list[str], int]:
-            body = await self.afetch_content(page_query)
+        async with self._acall():  # one client for every page
             with self.explained():
-                ids, total = page_ids(body, page_query.to_params())
-            return body, ids, total
-
-        def open_window(window_query: CallLogsQuery, attempt: int) -> None:
-            window = ReadingWindow(window_query.start_time, window_query.end_time, attempt)
-            work.put_nowait((window_query, 0, window))
-
-        async def handle(page_query: CallLogsQuery, window: ReadingWindow) -> None:
-            body, ids, total_found = await get(page_query)
-            stats.pages += 1
-            first = page_query.offset == 0
-            if first and total_found > cap + page_query.limit:
-                for start, end in halve(page_query.start_time, page_query.end_time):
-                    open_window(page_query.window(start, end), 0)
-                stats.splits += 1
-                return
-            key = f"{window.start}|{window.attempt}|{page_query.offset:08d}"
-            # Compressing a page takes the loop ~1 ms; zlib lets go of the GIL in a thread.
-            await asyncio.to_thread(spool.add, key, body)
-            window.ids.update(ids)
-            if first:  # the window's other pages, stepped by the rows this one returned
-                window.total_found = total_found
-                step = len(ids)
-                offsets = range(step, total_found, step) if step else range(0)
-                window.pending = len(offsets)
-                for offset in offsets:
-                    work.put_nowait((page_query.page(offset), offset, window))
-            else:
-                window.pending -= 1
-            if window.pending == 0:
-                finish(page_query, window)
-
-        def finish(page_query: CallLogsQuery, window: ReadingWindow) -> None:
-            distinct = len(window.ids)
-            if distinct < window.total_found and window.attempt == 0:
-                self.log.info(
-                    "Call logs %s - %s: %d distinct rows of %d found; reading the window again",
-                    window.start, window.end, distinct, window.total_found,
-                )  # fmt: skip
-                open_window(page_query.window(window.start, window.end), 1)
-                return
-            if distinct < window.total_found:
-                self.log.warning(
-                    "Call logs %s - %s: %d distinct rows of the %d the service reported, after reading it twice",
-                    window.start, window.end, distinct, window.total_found,
-                )  # fmt: skip
-            stats.windows.append(
-                {"start_time": window.start, "end_time": window.end, "total_found": window.total_found}
-            )
-            window.ids = set()
-
-        async def worker() -> None:
-            while True:
-                page_query, _, window = await work.get()
-                try:
-                    await handle(page_query, window)
-                finally:
-                    work.task_done()
-
-        open_window(query.page(0), 0)
-        async with self._acall():  # one client for every page, closed after the last if this call opened it
-            workers = [asyncio.ensure_future(worker()) for _ in range(min(max_concurrency, MAX_CONCURRENCY))]
-            done = asyncio.ensure_future(work.join())
-            try:
-                while not done.done():
-                    finished, _ = await asyncio.wait([done, *workers], return_when=asyncio.FIRST_COMPLETED)
-                    for task in finished:
-                        if task is not done:
-                            task.result()  # a worker only ends by failing: the first error ends the read
-            finally:
-                for task in [*workers, done]:
-                    task.cancel()
-                await asyncio.gather(*workers, done, return_exceptions=True)
-        stats.windows.sort(key=lambda window: str(window["start_time"]))
-        return stats
+                return await read_windows(
+                    self.afetch_content,
+                    query,
+                    spool,
+                    max_concurrency=min(max_concurrency, MAX_CONCURRENCY),
+                    log=self.log,
+                )
 
     def fingerprint(self, query: Query) -> tuple[int, str]:
         """Count the rows of one call and digest them, typed a batch at a time, none kept.
@@ -989,9 +733,11 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: ``(rows, digest)``.
         """
+        from airflow_provider_convoso.responses import fingerprint_rows
+
         content = self.fetch_content(query)
         with self.explained():
-            return _fingerprint(content, query.to_params())
+            return fingerprint_rows(content, query.to_params())
 
     async def afingerprint(self, query: Query) -> tuple[int, str]:
         """Count and digest the rows of one call: the async twin of :meth:`fingerprint`; a
@@ -1000,11 +746,13 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: ``(rows, digest)``.
         """
+        from airflow_provider_convoso.responses import fingerprint_rows
+
         content = await self.afetch_content(query)
         with self.explained():
             if len(content) <= LOOP_INLINE_BYTES:
-                return _fingerprint(content, query.to_params())
-            return await asyncio.to_thread(_fingerprint, content, query.to_params())
+                return fingerprint_rows(content, query.to_params())
+            return await asyncio.to_thread(fingerprint_rows, content, query.to_params())
 
     def get_agent_performance(self, *, normalize: bool = True, **inputs: Any) -> list[dict[str, Any]]:
         """Fetch agent performance records; every input is checked before any network call.
@@ -1035,8 +783,10 @@ class ConvosoHook(BaseHook):
             query = AgentPerformanceQuery()
             with self._call():
                 content = self._send(settings, query, min(settings.timeout, TEST_TIMEOUT_S))
+            from airflow_provider_convoso.responses import count_rows
+
             with self.explained():
-                rows = _count(content, query.to_params())
+                rows = count_rows(content, query.to_params())
         except Exception as error:
             message = str(error)
             token = self._settings.token if self._settings is not None else ""
@@ -1050,64 +800,3 @@ class ConvosoHook(BaseHook):
 
 #: The connection test's single attempt never waits longer than this.
 TEST_TIMEOUT_S = 10.0
-
-#: Bytes asked of aiohttp per read (before inflating).
-_CHUNK_BYTES = 64 * 1024
-
-
-def _new_session(settings: ClientSettings, trust_env: bool, connector: Any) -> aiohttp.ClientSession:
-    """An aiohttp session for the API: no cookies, bodies inflated by :func:`_aread_capped`."""
-    import aiohttp
-
-    if connector is None:
-        # Unbounded: each caller bounds its own requests in flight (a backfill's workers,
-        # a trigger's single poll), and a shared session serves every trigger in a loop.
-        connector = aiohttp.TCPConnector(limit=0, ssl=_ssl_context(settings.verify))
-    return aiohttp.ClientSession(
-        connector=connector,
-        headers={
-            "User-Agent": _user_agent(f"aiohttp/{aiohttp.__version__}"),
-            "Accept": "application/json",
-            "Accept-Encoding": "gzip, deflate",
-        },
-        auto_decompress=False,  # inflated by _aread_capped, under max_response_bytes
-        timeout=aiohttp.ClientTimeout(total=None),  # each attempt sets its own
-        cookie_jar=aiohttp.DummyCookieJar(),  # shared between connections: keep no server state
-        trust_env=trust_env,
-    )
-
-
-def _user_agent(client: str) -> str:
-    return f"airflow-provider-convoso/{__version__} apache-airflow/{AIRFLOW_VERSION} {client}"
-
-
-def _check_async_proxies() -> None:
-    """Refuse proxy settings aiohttp would ignore or misuse, instead of going around them.
-
-    aiohttp reads ``HTTP(S)_PROXY`` and ``NO_PROXY`` for ``http://`` proxies only; it
-    ignores ``ALL_PROXY`` and cannot speak SOCKS, which the sync path (httpx) can.
-    """
-    import urllib.request
-
-    proxies = urllib.request.getproxies()
-    https_proxy = proxies.get("https", "")
-    if https_proxy and not https_proxy.startswith("http://"):
-        raise ConvosoInputError(
-            "HTTPS_PROXY names a proxy the trigger's client (aiohttp) cannot use: only http:// proxies are supported"
-        )
-    if proxies.get("all") and not https_proxy:
-        raise ConvosoInputError(
-            "ALL_PROXY is set, which the trigger's client (aiohttp) ignores: set HTTPS_PROXY to an http:// proxy"
-        )
-
-
-def _proxy_error(error: ImportError) -> ConvosoInputError:
-    """A proxy setting that needs a package httpx lists as optional, named without its value."""
-    names = [
-        name for name in ("ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY") if name in os.environ or name.lower() in os.environ
-    ]
-    where = ", ".join(names) or "a proxy environment variable"
-    return ConvosoInputError(
-        f"{where} names a proxy that needs an optional package httpx does not have ({error.name or 'socksio'}): "
-        "install httpx[socks] or unset it"
-    )

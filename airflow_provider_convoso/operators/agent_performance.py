@@ -8,9 +8,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_convoso.compat import BaseOperator
-from airflow_provider_convoso.hooks.convoso import LOOP_INLINE_BYTES, MAX_CONCURRENCY, ConvosoHook, warn_on_total
+from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput, XComSize
 from airflow_provider_convoso.queries import AgentPerformanceQuery, QueryArguments
+from airflow_provider_convoso.settings import LOOP_INLINE_BYTES, MAX_CONCURRENCY
 
 if TYPE_CHECKING:
     from airflow_provider_convoso.background import BackgroundLoop
@@ -133,7 +134,7 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
         into ``spool`` in the background and typed, checked and written here as they arrive."""
         from airflow_provider_convoso.inspection import Inspection
         from airflow_provider_convoso.output import storage_uri, write_records
-        from airflow_provider_convoso.responses import iter_records
+        from airflow_provider_convoso.responses import iter_records, warn_on_total
 
         params = query.to_params()
         inspection = Inspection(self.quality_checks, self.quality_tolerances, typed=self.normalize, log=self.log)

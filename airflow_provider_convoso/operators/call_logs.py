@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_convoso.compat import BaseOperator
-from airflow_provider_convoso.hooks.convoso import MAX_CONCURRENCY, ConvosoHook
+from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput
 from airflow_provider_convoso.params import CALL_LOG_FILTERS
+from airflow_provider_convoso.settings import MAX_CONCURRENCY
 
 if TYPE_CHECKING:
     from airflow_provider_convoso.calllogs import CallLogStats

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from airflow_provider_convoso.compat import AirflowFailException, object_storage_path
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
-from airflow_provider_convoso.hooks.convoso import MAX_CONCURRENCY
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
 from airflow_provider_convoso.output import TEMP_PREFIX, is_stale, temp_tag, write_records
+from airflow_provider_convoso.settings import MAX_CONCURRENCY
 from airflow_provider_convoso.spool import BodySpool
 from airflow_provider_convoso.testing import ConvosoEmulator
 

@@ -347,17 +347,18 @@ def test_acount_counts_a_large_answer_off_the_event_loop(
 ) -> None:
     import threading
 
+    from airflow_provider_convoso import responses
     from airflow_provider_convoso.hooks import convoso
 
     monkeypatch.setattr(convoso, "LOOP_INLINE_BYTES", 1024)  # the 12-agent answer is larger
     counted_on = []
-    real = convoso._count
+    real = responses.count_rows
 
     def spy(content: bytes, params: Any) -> int:
         counted_on.append(threading.current_thread() is threading.main_thread())
         return real(content, params)
 
-    mocker.patch.object(convoso, "_count", side_effect=spy)
+    mocker.patch.object(responses, "count_rows", side_effect=spy)
     params = AgentPerformanceQuery.from_inputs(date_start="2026-03-01", date_end="2026-03-03")
     assert asyncio.run(ConvosoHook().acount(params)) == 12
     assert counted_on == [False]
@@ -367,10 +368,10 @@ def test_acount_counts_a_large_answer_off_the_event_loop(
 
 
 def test_triggers_starting_together_share_one_connection_lookup(convoso_conn: ConvosoEmulator, mocker: Any) -> None:
-    from airflow_provider_convoso.hooks import convoso
+    from airflow_provider_convoso.hooks import _sessions
 
     expected = ConvosoHook().count(AgentPerformanceQuery.from_inputs(date_start="2026-03-02"))
-    lookups = mocker.spy(convoso, "aget_connection")
+    lookups = mocker.spy(_sessions, "aget_connection")
 
     async def count(hook: ConvosoHook) -> int:
         try:
@@ -391,9 +392,9 @@ def test_triggers_starting_together_share_one_connection_lookup(convoso_conn: Co
 
 
 def test_a_shared_lookup_that_fails_fails_every_waiter_and_is_not_kept(mocker: Any) -> None:
-    from airflow_provider_convoso.hooks import convoso
+    from airflow_provider_convoso.hooks import _sessions
 
-    lookups = mocker.spy(convoso, "aget_connection")
+    lookups = mocker.spy(_sessions, "aget_connection")
 
     async def settle(hook: ConvosoHook) -> BaseException | None:
         try:
