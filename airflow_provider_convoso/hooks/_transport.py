@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import os
 import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from airflow_provider_convoso import __version__
 from airflow_provider_convoso.compat import AIRFLOW_VERSION
@@ -28,6 +30,7 @@ from airflow_provider_convoso.exceptions import (
 if TYPE_CHECKING:
     import aiohttp
 
+    from airflow_provider_convoso.queries import Query
     from airflow_provider_convoso.settings import ClientSettings
 
 
@@ -147,6 +150,43 @@ def _checked(status_code: int, headers: Mapping[str, str], content: bytes) -> by
 
     check_status(status_code, headers, content)
     return content
+
+
+def _client_options(settings: ClientSettings, user_agent: str) -> dict[str, Any]:
+    """httpx client options: TLS, pool size, no redirects, proxies only inside TLS."""
+    import httpx
+
+    from airflow_provider_convoso.settings import MAX_CONCURRENCY
+
+    return {
+        "timeout": settings.timeout,
+        "verify": _ssl_context(settings.verify),
+        "headers": {"User-Agent": user_agent, "Accept": "application/json"},
+        "follow_redirects": False,
+        "limits": httpx.Limits(max_connections=MAX_CONCURRENCY, max_keepalive_connections=MAX_CONCURRENCY),
+        # A proxy may see the token only inside a TLS tunnel; a loopback http:// base
+        # (the emulator) ignores proxy variables altogether.
+        "trust_env": not settings.base_url.startswith("http://"),
+    }
+
+
+def _new_client(client_type: Any, settings: ClientSettings, transport: Any, user_agent: str) -> Any:
+    """An httpx client of ``client_type`` for the API, on ``transport`` when one is given."""
+    options = _client_options(settings, user_agent)
+    if transport is not None:
+        options["transport"] = transport
+    try:
+        return client_type(**options)
+    except ImportError as error:  # an optional package a proxy setting needs (SOCKS: socksio)
+        raise _proxy_error(error) from None
+
+
+def _request_body(settings: ClientSettings, query: Query) -> tuple[bytes, dict[str, str]]:
+    """The encoded POST body and its content type, the same bytes for either client."""
+    payload = {"auth_token": settings.token, **query.to_params()}
+    if settings.request_format == "json":
+        return json.dumps(payload).encode(), {"Content-Type": "application/json"}
+    return urlencode(payload).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 #: Bytes asked of aiohttp per read (before inflating).

@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import math
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import urlencode
 
 from airflow_provider_convoso.compat import (
     AIRFLOW_V_3_0_PLUS,
@@ -30,10 +28,10 @@ from airflow_provider_convoso.hooks._transport import (
     _aread_capped,
     _check_async_proxies,
     _checked,
+    _new_client,
     _new_session,
-    _proxy_error,
     _read_capped,
-    _ssl_context,
+    _request_body,
     _too_slow,
     _transport_error,
     _user_agent,
@@ -204,29 +202,6 @@ class ConvosoHook(BaseHook):
 
         return _user_agent(f"httpx/{httpx.__version__}")
 
-    def _client_options(self, settings: ClientSettings) -> dict[str, Any]:
-        import httpx
-
-        return {
-            "timeout": settings.timeout,
-            "verify": _ssl_context(settings.verify),
-            "headers": {"User-Agent": self.user_agent, "Accept": "application/json"},
-            "follow_redirects": False,
-            "limits": httpx.Limits(max_connections=MAX_CONCURRENCY, max_keepalive_connections=MAX_CONCURRENCY),
-            # A proxy may see the token only inside a TLS tunnel; a loopback http:// base
-            # (the emulator) ignores proxy variables altogether.
-            "trust_env": not settings.base_url.startswith("http://"),
-        }
-
-    def _new_client(self, client_type: Any, settings: ClientSettings, transport: Any) -> Any:
-        options = self._client_options(settings)
-        if transport is not None:
-            options["transport"] = transport
-        try:
-            return client_type(**options)
-        except ImportError as error:  # an optional package a proxy setting needs (SOCKS: socksio)
-            raise _proxy_error(error) from None
-
     def get_conn(self) -> httpx.Client:
         """Return the pooled, thread-safe sync client, opened on first use, and keep it.
 
@@ -255,7 +230,7 @@ class ConvosoHook(BaseHook):
         import httpx
 
         if self._client is None:
-            self._client = self._new_client(httpx.Client, self.settings, self._transport)
+            self._client = _new_client(httpx.Client, self.settings, self._transport, self.user_agent)
         return self._client
 
     @contextlib.contextmanager
@@ -367,14 +342,6 @@ class ConvosoHook(BaseHook):
 
     # -- requests ----------------------------------------------------------------------
 
-    @staticmethod
-    def _request_body(settings: ClientSettings, query: Query) -> tuple[bytes, dict[str, str]]:
-        """The encoded POST body and its content type, the same bytes for either client."""
-        payload = {"auth_token": settings.token, **query.to_params()}
-        if settings.request_format == "json":
-            return json.dumps(payload).encode(), {"Content-Type": "application/json"}
-        return urlencode(payload).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
-
     @contextlib.contextmanager
     def explained(self) -> Iterator[None]:
         """Make every Convoso error raised inside safe to show and actionable.
@@ -437,7 +404,7 @@ class ConvosoHook(BaseHook):
         client = self._sync_client()
         failure: ConvosoError | None = None
         try:
-            body, headers = self._request_body(settings, query)
+            body, headers = _request_body(settings, query)
             request = client.build_request(
                 "POST", settings.base_url + query.endpoint, content=body, headers=headers, timeout=timeout
             )
@@ -465,7 +432,7 @@ class ConvosoHook(BaseHook):
         import aiohttp
 
         session = await self._aclient()
-        body, request_headers = self._request_body(settings, query)
+        body, request_headers = _request_body(settings, query)
         failure: ConvosoError | None = None
         try:
             async with session.post(
@@ -654,12 +621,8 @@ class ConvosoHook(BaseHook):
             start_time=start_time, end_time=end_time, include_recordings=include_recordings, **filters
         )
 
-        async def read(spool: BodySpool) -> CallLogStats:
-            async with self:
-                return await self.afetch_call_log_pages(query, spool, max_concurrency=max_concurrency)
-
         with BodySpool() as spool:
-            read_stats = asyncio.run(read(spool))
+            read_stats = self.read_call_logs(query, spool, max_concurrency=max_concurrency)
             dropped = [0]
             with self.explained():
                 yield from spooled_records(spool, dropped)
@@ -699,6 +662,22 @@ class ConvosoHook(BaseHook):
                 agent_emails=agent_emails,
                 stats=stats,
             )
+
+    def read_call_logs(self, query: CallLogsQuery, spool: BodySpool, *, max_concurrency: int = 4) -> CallLogStats:
+        """Read every page of a call-log window into ``spool`` from a task: :meth:`afetch_call_log_pages`
+        on an event loop of its own, with one client for every page.
+
+        :param query: the window, filters and page size.
+        :param spool: where each page's body goes.
+        :param max_concurrency: requests in flight at once (at most :data:`MAX_CONCURRENCY`).
+        :return: what was read, per window.
+        """
+
+        async def read() -> CallLogStats:
+            async with self:
+                return await self.afetch_call_log_pages(query, spool, max_concurrency=max_concurrency)
+
+        return asyncio.run(read())
 
     async def afetch_call_log_pages(
         self, query: CallLogsQuery, spool: BodySpool, *, max_concurrency: int = 4

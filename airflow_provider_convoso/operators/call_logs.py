@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -14,9 +13,7 @@ from airflow_provider_convoso.params import CALL_LOG_FILTERS
 from airflow_provider_convoso.settings import MAX_CONCURRENCY
 
 if TYPE_CHECKING:
-    from airflow_provider_convoso.calllogs import CallLogStats
     from airflow_provider_convoso.queries.call_logs import CallLogsQuery
-    from airflow_provider_convoso.spool import BodySpool
 
 #: The CSV/Parquet columns, every field the service is known to send first (a field outside
 #: them gets a column after these, sorted, at the cost of a second pass over the pages).
@@ -177,7 +174,7 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
         if self.max_concurrency > MAX_CONCURRENCY:
             self.log.warning("max_concurrency=%d is over %d: using %d", self.max_concurrency, MAX_CONCURRENCY, workers)
         with BodySpool(on_disk=path is not None) as spool:
-            stats = asyncio.run(_fetch(hook, query, spool, workers))
+            stats = hook.read_call_logs(query, spool, max_concurrency=workers)
             self.log.info(
                 "Call logs %s - %s: %d pages in %d windows", query.start_time, query.end_time, stats.pages,
                 len(stats.windows),
@@ -202,8 +199,3 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
             "pages": stats.pages,
             "duplicates_dropped": dropped[0],
         }
-
-
-async def _fetch(hook: ConvosoHook, query: CallLogsQuery, spool: BodySpool, workers: int) -> CallLogStats:
-    async with hook:
-        return await hook.afetch_call_log_pages(query, spool, max_concurrency=workers)

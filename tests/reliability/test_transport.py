@@ -13,6 +13,7 @@ import pytest
 
 from airflow_provider_convoso.compat import AirflowFailException
 from airflow_provider_convoso.exceptions import ConvosoInputError
+from airflow_provider_convoso.hooks._transport import _client_options
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.testing import ConvosoEmulator
 
@@ -77,7 +78,7 @@ def test_tls_verification_is_on_by_default_and_a_bad_certificate_is_permanent(
         assert emulator.url.startswith("https://127.0.0.1:")
         monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_TLS", emulator.connection_json())
         hook = ConvosoHook("convoso_tls")
-        context = hook._client_options(hook.settings)["verify"]
+        context = _client_options(hook.settings, hook.user_agent)["verify"]
         assert context.verify_mode == ssl.CERT_REQUIRED
         assert context.check_hostname is True
         with pytest.raises(ConvosoInputError, match="TLS certificate verification failed") as caught:
