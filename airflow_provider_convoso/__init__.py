@@ -1,4 +1,4 @@
-"""Apache Airflow provider for Convoso's Agent Performance API."""
+"""Apache Airflow provider for Convoso's API: agent performance, call logs, agent productivity and lookups."""
 
 from __future__ import annotations
 

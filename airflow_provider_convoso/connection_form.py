@@ -62,7 +62,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "relabeling": {"password": "Auth Token", "host": "API base URL"},
     "placeholders": {
         "host": "https://api.convoso.com",
-        "password": "Convoso auth token with Agent Performance access",
+        "password": "Convoso auth token (API sections it can read: agent performance, call logs, ...)",
         **{name: field["placeholder"] for name, field in EXTRA_FIELDS.items()},
     },
 }

@@ -21,6 +21,8 @@ from typing import Any
 
 import msgspec
 
+from airflow_provider_convoso.output import Observer
+
 _BATCH = 1024
 
 
@@ -78,3 +80,35 @@ class RecordDigest:
         # The sum itself has leading zeros (n records of 32 bits each); a final hash of the
         # sum and the count spreads it over every digit.
         return hashlib.blake2b(f"{self._crc}:{self.rows}".encode(), digest_size=8).hexdigest()
+
+
+class DigestObserver(Observer):
+    """The digest of the records of one write, watched on their way into storage.
+
+    The JSONL and JSON writers hand over the lines they write, so the digest encodes nothing again.
+    """
+
+    def __init__(self) -> None:
+        self.digest = RecordDigest()
+
+    def start(self) -> None:
+        """Begin a pass: a fresh digest."""
+        self.digest = RecordDigest()
+
+    def batch(self, records: list[dict[str, Any]], lines: bytes | None) -> None:
+        """Add a batch to the digest (from its JSON lines when given).
+
+        :param records: the batch.
+        :param lines: its JSON lines, if the writer made them.
+        """
+        if lines is None:
+            self.digest.add_batch(records)
+        else:
+            self.digest.add_lines(lines)
+
+    def summary(self) -> dict[str, Any]:
+        """Return the members an operator's XCom summary gains.
+
+        :return: ``{"digest": ...}``.
+        """
+        return {"digest": self.digest.hexdigest()}

@@ -138,25 +138,7 @@ def redact(error: BaseException, secret: str) -> BaseException:
     return error
 
 
-# Error codes of the contract's table: code -> (exception class, request parameter).
-FILTER_ERROR_CODES: dict[int, str] = {
-    6026: "campaign_ids",
-    6041: "queue_ids",
-    6042: "list_ids",
-    6006: "user_ids",
-    6050: "status_ids",
-}
-AUTH_ERROR_CODES = frozenset({5001})
-#: "Invalid offset value": an offset past the endpoint's cap.
-OFFSET_ERROR_CODE = 7231
-#: Call logs (log/retrieve): code -> the filter it rejects.
-CALL_LOG_FILTER_CODES: dict[int, str] = {6002: "list_id", 6004: "campaign_id", 6006: "user_id", 6030: "queue_id"}
-
 __all__ = [
-    "AUTH_ERROR_CODES",
-    "CALL_LOG_FILTER_CODES",
-    "FILTER_ERROR_CODES",
-    "OFFSET_ERROR_CODE",
     "ConvosoAPIError",
     "ConvosoAuthError",
     "ConvosoDataQualityError",

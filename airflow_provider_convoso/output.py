@@ -1,6 +1,6 @@
 """Writing records as JSONL, JSON, CSV or Parquet, streamed and atomic.
 
-Records are encoded as they arrive (from :func:`responses.iter_records`) into a local
+Records are encoded as they arrive (from an endpoint's reader) into a local
 temporary file; the target, an ``ObjectStoragePath``, only ever holds a complete object:
 a local file is renamed into place, an object store gets one upload.
 """
@@ -9,35 +9,29 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import glob
 import io
 import json
 import operator
 import os
-import re
-import socket
 import tempfile
-import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgspec
 
+from airflow_provider_convoso._tempfiles import TEMP_PREFIX, remove_stale, temp_tag
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
-from airflow_provider_convoso.records import (
-    COMPANION_FIELDS,
-    FLOAT_FIELDS,
-    INT_FIELDS,
-    column_order,
-)
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 FORMATS = ("jsonl", "json", "csv", "parquet")
+_NO_KINDS: Mapping[str, str] = MappingProxyType({})
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 _LOCAL_PROTOCOLS = frozenset({"", "file", "local"})
 
@@ -175,13 +169,18 @@ def _write_csv(
     return rows, missing
 
 
-def _arrow_type(pa: Any, column: str, values: list[Any]) -> Any:
-    """A normalized column's Arrow type: fixed for the contract's fields, else inferred."""
-    if column == "date":
+#: The column kinds a record type may fix for Parquet (``kinds``), and their Arrow types.
+KINDS = ("date", "int", "float", "string")
+
+
+def _arrow_type(pa: Any, column: str, values: list[Any], kinds: Mapping[str, str] = _NO_KINDS) -> Any:
+    """A normalized column's Arrow type: fixed by ``kinds`` for the record type's own fields, else inferred."""
+    kind = kinds.get(column)
+    if kind == "date":
         return pa.date32()
-    if column in INT_FIELDS or column in COMPANION_FIELDS:
+    if kind == "int":
         return pa.int64()
-    if column in FLOAT_FIELDS:
+    if kind == "float":
         return pa.float64()
     return _inferred_type(pa, values)
 
@@ -199,9 +198,11 @@ def _inferred_type(pa: Any, values: list[Any]) -> Any:
     return pa.string()
 
 
-def _arrow_array(pa: Any, column: str, values: list[Any], arrow_type: Any = None) -> Any:
+def _arrow_array(
+    pa: Any, column: str, values: list[Any], arrow_type: Any = None, kinds: Mapping[str, str] = _NO_KINDS
+) -> Any:
     """One normalized column; unknown non-scalar values become JSON text."""
-    arrow_type = arrow_type or _arrow_type(pa, column, values)
+    arrow_type = arrow_type or _arrow_type(pa, column, values, kinds)
     if arrow_type == pa.date32():
         values = [dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values]
     elif arrow_type == pa.string():
@@ -232,10 +233,9 @@ def _pyarrow() -> tuple[Any, Any]:
 def _write_parquet(
     handle: BinaryIO,
     records: Callable[[], Iterable[dict[str, Any]]],
-    extra_first: tuple[str, ...],
+    layout: _Layout,
     normalized: bool,
     observe: Observer = _UNOBSERVED,
-    leading: Sequence[str] | None = None,
 ) -> int:
     """Typed records stream into row groups of :data:`ROW_GROUP_ROWS` under the contract's
     fixed schema. Records with a field outside it, or left as the API sent them, start
@@ -243,11 +243,11 @@ def _write_parquet(
     pa, pq = _pyarrow()
     if normalized:
         try:
-            return _write_parquet_streamed(pa, pq, handle, records(), extra_first, observe)
+            return _write_parquet_streamed(pa, pq, handle, records(), layout, observe)
         except _Restart:
             handle.seek(0)
             handle.truncate()
-    return _write_parquet_inferred(pa, pq, handle, records(), extra_first, normalized, observe, leading)
+    return _write_parquet_inferred(pa, pq, handle, records(), layout, normalized, observe)
 
 
 def _write_parquet_streamed(
@@ -255,11 +255,11 @@ def _write_parquet_streamed(
     pq: Any,
     handle: BinaryIO,
     records: Iterable[dict[str, Any]],
-    extra_first: tuple[str, ...],
+    layout: _Layout,
     observe: Observer,
 ) -> int:
-    columns = column_order([], extra_first=extra_first)
-    schema = pa.schema([pa.field(column, _arrow_type(pa, column, [])) for column in columns])
+    columns = layout.order
+    schema = pa.schema([pa.field(column, _arrow_type(pa, column, [], layout.kinds)) for column in columns])
     known = set(columns)
     rows = 0
     observe.start()
@@ -309,16 +309,15 @@ def _write_parquet_inferred(
     pq: Any,
     handle: BinaryIO,
     records: Iterable[dict[str, Any]],
-    extra_first: tuple[str, ...],
+    layout: _Layout,
     normalized: bool,
     observe: Observer,
-    leading: Sequence[str] | None = None,
 ) -> int:
-    """All columns in memory until the end: fields outside the contract get the type their
-    values have in every row (and, untyped, so do the contract's own fields). ``leading``
-    (another endpoint's records) leads the column order instead of the contract's fields."""
-    order = list(leading) if leading is not None else column_order([], extra_first=extra_first)
-    fixed = order if normalized else list(extra_first)
+    """All columns in memory until the end: fields outside the record type's columns get the
+    type their values have in every row (and, untyped, so do its own columns)."""
+    order = layout.order
+    kinds = layout.kinds
+    fixed = order if normalized else list(layout.extra_first)
     fixed_set = set(fixed)
     chunks: dict[str, list[Any]] = {column: [] for column in fixed}
     inferred: dict[str, list[Any]] = {}
@@ -327,7 +326,7 @@ def _write_parquet_inferred(
     for batch in _batches(records):
         observe.batch(batch, None)
         for column in fixed:
-            chunks[column].append(_arrow_array(pa, column, [record.get(column) for record in batch]))
+            chunks[column].append(_arrow_array(pa, column, [record.get(column) for record in batch], kinds=kinds))
         for record in batch:
             if not fixed_set.issuperset(record):
                 for column in set(record).difference(fixed_set):
@@ -336,7 +335,9 @@ def _write_parquet_inferred(
             values.extend([None] * (rows - len(values)))
             values.extend(record.get(column) for record in batch)
         rows += len(batch)
-    columns = {column: pa.chunked_array(parts, type=_arrow_type(pa, column, [])) for column, parts in chunks.items()}
+    columns = {
+        column: pa.chunked_array(parts, type=_arrow_type(pa, column, [], kinds)) for column, parts in chunks.items()
+    }
     rank = {column: position for position, column in enumerate(order)}
     for column in sorted(inferred, key=lambda name: (rank.get(name, len(rank)), name)):
         values = inferred[column] + [None] * (rows - len(inferred[column]))
@@ -346,15 +347,28 @@ def _write_parquet_inferred(
     return rows
 
 
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """Where the columns of a tabular output come from: ``extra_first``, then the record
+    type's own ``columns``; ``kinds`` fixes the Parquet type of some of them."""
+
+    extra_first: tuple[str, ...]
+    columns: tuple[str, ...]
+    kinds: Mapping[str, str]
+
+    @property
+    def order(self) -> list[str]:
+        return [*self.extra_first, *self.columns]
+
+
 def _write(
     handle: BinaryIO,
     records: Callable[[], Iterable[dict[str, Any]]],
     fmt: str,
-    extra_first: tuple[str, ...],
+    layout: _Layout,
     normalized: bool,
     csv_escape_formulas: bool = False,
     observe: Observer = _UNOBSERVED,
-    leading: Sequence[str] | None = None,
 ) -> int:
     """Write every record in ``fmt``; returns how many there were."""
     if fmt == "jsonl":
@@ -362,7 +376,7 @@ def _write(
     if fmt == "json":
         return _write_json(handle, records(), observe)
     if fmt == "csv":
-        columns = list(leading) if leading is not None else column_order([], extra_first=extra_first)
+        columns = layout.order
         rows, missing = _write_csv(handle, records(), columns, csv_escape_formulas, observe)
         if missing:  # a field outside the contract: start again with a column for it
             handle.seek(0)
@@ -372,7 +386,7 @@ def _write(
     if fmt == "parquet":
         pa, _ = _pyarrow()
         try:
-            return _write_parquet(handle, records, extra_first, normalized, observe, leading)
+            return _write_parquet(handle, records, layout, normalized, observe)
         except (OverflowError, pa.ArrowInvalid, pa.ArrowTypeError) as error:
             # The same records fail the same way on every retry: a permanent error.
             raise ConvosoResponseError(f"a value does not fit its Parquet column: {error}") from None
@@ -388,64 +402,6 @@ def storage_uri(output_path: str) -> str:
     if "://" in text:
         return text
     return "file://" + os.path.abspath(text)
-
-
-TEMP_PREFIX = "convoso-"  # every temporary file or folder this provider makes starts with it
-
-
-def temp_tag() -> str:
-    """``convoso-HOST-PID-RANDOM``: a temporary name that says whose it is, so a later run
-    can tell a killed run's leftovers from a live writer's."""
-    return f"{TEMP_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def is_stale(name: str, *, now: float | None = None, mtime: float = 0.0, max_age: float = 3600.0) -> bool:
-    """Tell whether a temporary name of :func:`temp_tag`'s form belongs to a run that is gone.
-
-    On this host: its process no longer exists. Written from another host (a shared
-    folder): it is older than ``max_age`` seconds.
-    """
-    match = _TEMP_NAME.search(name)
-    if match is None:
-        return False
-    if match["host"] == socket.gethostname():
-        return not _alive(int(match["pid"]))
-    return (now if now is not None else time.time()) - mtime > max_age
-
-
-_TEMP_NAME = re.compile(rf"{TEMP_PREFIX}(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{{12}}")
-
-
-def remove_stale(folder: Path, pattern: str) -> list[str]:
-    """Remove the files and folders matching ``pattern`` in ``folder`` that :func:`is_stale` says are leftovers.
-
-    :return: the names removed.
-    """
-    import shutil
-
-    removed = []
-    for candidate in folder.glob(pattern):
-        try:
-            mtime = candidate.stat().st_mtime
-        except OSError:
-            continue
-        if is_stale(candidate.name, mtime=mtime):
-            if candidate.is_dir():
-                shutil.rmtree(candidate, ignore_errors=True)
-            else:
-                candidate.unlink(missing_ok=True)
-            removed.append(candidate.name)
-    return removed
 
 
 @contextlib.contextmanager
@@ -517,29 +473,30 @@ def write_records(
     records: Callable[[], Iterable[dict[str, Any]]],
     fmt: str,
     *,
+    columns: Sequence[str],
+    kinds: Mapping[str, str] | None = None,
     extra_first: tuple[str, ...] = (),
     normalized: bool = True,
     csv_escape_formulas: bool = False,
     observe: Observer | None = None,
-    columns: Sequence[str] | None = None,
 ) -> tuple[int, int]:
     """Stream ``records()`` into ``path`` as ``fmt``, atomically; returns (rows, bytes).
 
     The records are encoded as they arrive, so a large answer never sits in memory twice.
     If they fail part-way, ``path`` is left as it was. ``records`` may be called a second
-    time (a CSV or normalized Parquet meeting a field outside the contract starts again).
-    ``normalized`` says the records went through :func:`records.normalize_record`, so Parquet
-    can give the contract's fields their fixed types. ``csv_escape_formulas`` prefixes
+    time (a CSV or normalized Parquet meeting a field outside ``columns`` starts again).
+    ``columns`` are the record type's own fields, in order, after ``extra_first``; any other
+    field follows, sorted. ``kinds`` maps some of them to ``date``, ``int`` or ``float``:
+    with ``normalized`` records (typed by their endpoint), Parquet gives those columns their
+    fixed types and streams; otherwise it infers each column's type from every row. ``csv_escape_formulas`` prefixes
     ``'`` to CSV text cells that a spreadsheet would run as a formula. ``observe`` (an
     :class:`Observer`) sees each batch before it is written, with its JSON lines for JSONL
-    and JSON so a digest need not encode them again, and may stop the commit. ``columns``
-    names the leading CSV and Parquet columns of another endpoint's records (default: the
-    agent-performance contract's); any other field follows, sorted, and Parquet infers
-    column types unless the records are ``normalized`` agent-performance records.
+    and JSON so a digest need not encode them again, and may stop the commit.
     """
     observer = observe or _UNOBSERVED
+    layout = _Layout(tuple(extra_first), tuple(columns), kinds or _NO_KINDS)
     with _atomic(path) as handle:
-        rows = _write(handle, records, fmt, extra_first, normalized, csv_escape_formulas, observer, columns)
+        rows = _write(handle, records, fmt, layout, normalized, csv_escape_formulas, observer)
         observer.done()
         size = handle.tell()
     return rows, size

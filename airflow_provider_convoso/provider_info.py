@@ -15,7 +15,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-convoso",
         "name": "Convoso",
-        "description": "Convoso call-center Agent Performance API: hook, extract operator, sensor and trigger.",
+        "description": "Convoso call-center API (agent performance, call logs, agent productivity, lookup tables): "
+        "hook, extract operators, sensor and trigger.",
         "versions": [__version__],
         "integrations": [
             {

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from airflow_provider_convoso.output import TEMP_PREFIX, remove_stale, temp_tag
+from airflow_provider_convoso._tempfiles import TEMP_PREFIX, remove_stale, temp_tag
 
 
 class BodySpool:

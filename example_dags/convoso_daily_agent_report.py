@@ -85,8 +85,8 @@ with DAG(
         """Score every agent against the reference thresholds and write summary.json."""
         import json
 
-        from airflow_provider_convoso.scoring import outliers, summarize
-        from airflow_provider_convoso.scoring import score_agents as score
+        from airflow_provider_convoso.endpoints.agent_performance.scoring import outliers, summarize
+        from airflow_provider_convoso.endpoints.agent_performance.scoring import score_agents as score
 
         try:  # Airflow 3
             from airflow.sdk import ObjectStoragePath

@@ -7,7 +7,10 @@ import zipfile
 
 REQUIRED = [
     "airflow_provider_convoso/py.typed",
-    "airflow_provider_convoso/testing/emulator.py",
+    "airflow_provider_convoso/testing/emulator/__init__.py",
+    "airflow_provider_convoso/testing/emulator/__main__.py",
+    "airflow_provider_convoso/endpoints/agent_performance/__init__.py",
+    "airflow_provider_convoso/wire/envelope.py",
     "airflow_provider_convoso/provider_info.py",
     "airflow_provider_convoso/hooks/convoso.py",
     "airflow_provider_convoso/operators/agent_performance.py",

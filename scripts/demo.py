@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from airflow_provider_convoso.scoring import format_table
+from airflow_provider_convoso.endpoints.agent_performance.scoring import format_table
 from airflow_provider_convoso.testing import ConvosoEmulator
 
 ROOT = Path(__file__).resolve().parent.parent

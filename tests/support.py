@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -89,3 +90,27 @@ def fetch(path: str, hook: ConvosoHook | None = None, **inputs: Any) -> list[dic
             await hook.aclose()
 
     return asyncio.run(fetch_async())
+
+
+def parse_response(
+    status_code: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    params: Mapping[str, str] | None = None,
+    *,
+    normalize: bool = True,
+) -> list[dict[str, Any]]:
+    """Everything from a raw agent-performance answer to typed records, or the typed error.
+
+    :param status_code: the HTTP status.
+    :param headers: the answer's headers.
+    :param content: the body.
+    :param params: the request's parameters.
+    :param normalize: type the records.
+    :return: the records.
+    """
+    from airflow_provider_convoso.endpoints.agent_performance.reading import parse_body
+    from airflow_provider_convoso.wire.envelope import check_status
+
+    check_status(status_code, headers, content)
+    return parse_body(content, params, normalize=normalize)

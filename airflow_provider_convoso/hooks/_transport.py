@@ -7,15 +7,18 @@ imported where they are used (the DAG processor imports the hook with every DAG 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
 import json
+import logging
+import math
 import os
 import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlencode
 
 from airflow_provider_convoso import __version__
@@ -29,9 +32,11 @@ from airflow_provider_convoso.exceptions import (
 
 if TYPE_CHECKING:
     import aiohttp
+    import httpx
+    from tenacity import RetryCallState
 
-    from airflow_provider_convoso.queries import Query
     from airflow_provider_convoso.settings import ClientSettings
+    from airflow_provider_convoso.wire.query import Query
 
 
 def _transport_error(error: Exception) -> ConvosoError:
@@ -146,7 +151,7 @@ def _ssl_context(verify: bool) -> ssl.SSLContext:
 
 def _checked(status_code: int, headers: Mapping[str, str], content: bytes) -> bytes:
     """The body of a normal answer; a status that is not one raises its typed error."""
-    from airflow_provider_convoso.responses import check_status
+    from airflow_provider_convoso.wire.envelope import check_status
 
     check_status(status_code, headers, content)
     return content
@@ -249,3 +254,104 @@ def _proxy_error(error: ImportError) -> ConvosoInputError:
         f"{where} names a proxy that needs an optional package httpx does not have ({error.name or 'socksio'}): "
         "install httpx[socks] or unset it"
     )
+
+
+def _raise_exhausted(state: RetryCallState) -> NoReturn:
+    cause = state.outcome.exception() if state.outcome else None
+    raise ConvosoTransientError(
+        f"Convoso request still failing after {state.attempt_number} attempts: {cause}",
+        retry_after=getattr(cause, "retry_after", None),
+    ) from cause
+
+
+def retry_policy(settings: ClientSettings, log: logging.Logger | logging.LoggerAdapter[Any]) -> dict[str, Any]:
+    """The one retry policy, as tenacity arguments, of the sync and async paths: transient
+    errors only, a server's ``Retry-After`` honoured up to ``retry_max_wait``, else jittered
+    exponential waits; each retry logged, the last failure a ``ConvosoTransientError``."""
+    from tenacity import retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+    jitter = wait_random_exponential(multiplier=settings.retry_backoff, max=settings.retry_max_wait)
+
+    def wait(state: RetryCallState) -> float:
+        cause = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(cause, "retry_after", None)
+        if retry_after is not None:
+            return float(min(retry_after, settings.retry_max_wait))
+        return float(jitter(state))
+
+    def log_retry(state: RetryCallState) -> None:
+        cause = state.outcome.exception() if state.outcome else None
+        wait_s = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "Convoso request failed (%s); retry %d of %d in %.2fs",
+            cause,
+            state.attempt_number,
+            settings.max_retries,
+            wait_s,
+        )
+
+    return {
+        "stop": stop_after_attempt(settings.max_retries + 1),
+        "wait": wait,
+        "retry": retry_if_exception_type(ConvosoTransientError),
+        "before_sleep": log_retry,
+        "retry_error_callback": _raise_exhausted,
+    }
+
+
+def _send(client: httpx.Client, settings: ClientSettings, query: Query, timeout: float) -> bytes:
+    """One attempt, bounded by ``timeout``: connect and send by httpx's timeouts, the
+    body by a deadline checked as it arrives (each read waits at most the time left)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    failure: ConvosoError | None = None
+    try:
+        body, headers = _request_body(settings, query)
+        request = client.build_request(
+            "POST", settings.base_url + query.endpoint, content=body, headers=headers, timeout=timeout
+        )
+        response = client.send(request, stream=True)
+        try:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _too_slow(settings)
+            request.extensions["timeout"]["read"] = left  # read when the body's first read starts
+            content = _read_capped(response.iter_bytes(), settings, deadline)
+        finally:
+            response.close()
+    except (httpx.TransportError, httpx.InvalidURL, httpx.DecodingError) as error:
+        failure = _transport_error(error)
+    except ConvosoError as error:
+        failure = error
+    if failure is not None:
+        raise failure  # raised outside the except block: no __context__ to the request
+    return _checked(response.status_code, response.headers, content)
+
+
+async def _asend(session: aiohttp.ClientSession, settings: ClientSettings, query: Query, timeout: float) -> bytes:
+    """One attempt, bounded as a whole by ``timeout`` (connect, send and the whole body)."""
+    import aiohttp
+
+    body, request_headers = _request_body(settings, query)
+    failure: ConvosoError | None = None
+    try:
+        async with session.post(
+            settings.base_url + query.endpoint,
+            data=body,
+            headers=request_headers,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=timeout, ceil_threshold=math.inf),
+        ) as response:
+            encoding = response.headers.get("Content-Encoding", "")
+            content = await _aread_capped(response.content.iter_chunked(_CHUNK_BYTES), settings, encoding)
+            status, headers = response.status, response.headers
+    except asyncio.TimeoutError:  # before ClientError: aiohttp's timeouts are both
+        failure = _too_slow(settings)
+    except (aiohttp.ClientError, ValueError) as error:  # yarl raises ValueError for a URL it cannot read
+        failure = _transport_error(error)
+    except ConvosoError as error:
+        failure = error
+    if failure is not None:
+        raise failure
+    return _checked(status, headers, content)

@@ -1,15 +1,13 @@
-"""ConvosoHook: auth from an Airflow connection, validation, transport and retries."""
+"""ConvosoHook: auth from an Airflow connection, both HTTP clients, limits and one retry policy."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime as dt
-import math
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_convoso.compat import (
     AIRFLOW_V_3_0_PLUS,
@@ -17,47 +15,30 @@ from airflow_provider_convoso.compat import (
     amask_secret,
     mask_secret,
 )
-from airflow_provider_convoso.exceptions import (
-    ConvosoAuthError,
-    ConvosoError,
-    ConvosoTransientError,
-    redact,
-)
+from airflow_provider_convoso.endpoints.agent_performance.query import AgentPerformanceQuery
+from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoError, ConvosoTransientError, redact
 from airflow_provider_convoso.hooks._transport import (
-    _CHUNK_BYTES,
-    _aread_capped,
+    _asend,
     _check_async_proxies,
-    _checked,
     _new_client,
     _new_session,
-    _read_capped,
-    _request_body,
-    _too_slow,
-    _transport_error,
+    _send,
     _user_agent,
+    retry_policy,
 )
-from airflow_provider_convoso.queries import AgentPerformanceQuery, Query
 from airflow_provider_convoso.settings import LOOP_INLINE_BYTES, MAX_CONCURRENCY
+from airflow_provider_convoso.wire.query import Query
 
 # httpx, aiohttp, tenacity and the parsing modules are imported where they are used: the
 # DAG processor imports this module with every DAG file that uses the operator or the sensor.
 if TYPE_CHECKING:
     import aiohttp
     import httpx
-    from tenacity import RetryCallState
 
-    from airflow_provider_convoso.calllogs import CallLogStats
-    from airflow_provider_convoso.queries.call_logs import CallLogsQuery
+    from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery
+    from airflow_provider_convoso.endpoints.call_logs.reader import CallLogStats
     from airflow_provider_convoso.settings import ClientSettings
     from airflow_provider_convoso.spool import BodySpool
-
-
-def _raise_exhausted(state: RetryCallState) -> NoReturn:
-    cause = state.outcome.exception() if state.outcome else None
-    raise ConvosoTransientError(
-        f"Convoso request still failing after {state.attempt_number} attempts: {cause}",
-        retry_after=getattr(cause, "retry_after", None),
-    ) from cause
 
 
 def _hinted(error: BaseException) -> bool:
@@ -71,7 +52,8 @@ _JSON_HINT = (
 
 
 class ConvosoHook(BaseHook):
-    """Call Convoso's Agent Performance API with the token from an Airflow connection.
+    """Call Convoso's API (agent performance, call logs, agent productivity, lookups) with
+    the token from an Airflow connection.
 
     The connection's password is the auth token, its host the API base URL (default
     ``https://api.convoso.com``). Extras ``timeout``, ``max_retries``, ``retry_backoff``,
@@ -363,107 +345,25 @@ class ConvosoHook(BaseHook):
                     error.args = (f"{error.args[0] if error.args else error}{_JSON_HINT}", *error.args[1:])
             raise
 
-    def _retry_policy(self, settings: ClientSettings) -> dict[str, Any]:
-        """tenacity arguments shared by the sync and async paths."""
-        from tenacity import retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
-        jitter = wait_random_exponential(multiplier=settings.retry_backoff, max=settings.retry_max_wait)
-
-        def wait(state: RetryCallState) -> float:
-            cause = state.outcome.exception() if state.outcome else None
-            retry_after = getattr(cause, "retry_after", None)
-            if retry_after is not None:
-                return float(min(retry_after, settings.retry_max_wait))
-            return float(jitter(state))
-
-        def log_retry(state: RetryCallState) -> None:
-            cause = state.outcome.exception() if state.outcome else None
-            wait_s = state.next_action.sleep if state.next_action else 0.0
-            self.log.warning(
-                "Convoso request failed (%s); retry %d of %d in %.2fs",
-                cause,
-                state.attempt_number,
-                settings.max_retries,
-                wait_s,
-            )
-
-        return {
-            "stop": stop_after_attempt(settings.max_retries + 1),
-            "wait": wait,
-            "retry": retry_if_exception_type(ConvosoTransientError),
-            "before_sleep": log_retry,
-            "retry_error_callback": _raise_exhausted,
-        }
-
     def _send(self, settings: ClientSettings, query: Query, timeout: float) -> bytes:
-        """One attempt, bounded by ``timeout``: connect and send by httpx's timeouts, the
-        body by a deadline checked as it arrives (each read waits at most the time left)."""
-        import httpx
-
-        deadline = time.monotonic() + timeout
+        """One attempt of the sync client, bounded by ``timeout``; its errors explained."""
         client = self._sync_client()
-        failure: ConvosoError | None = None
-        try:
-            body, headers = _request_body(settings, query)
-            request = client.build_request(
-                "POST", settings.base_url + query.endpoint, content=body, headers=headers, timeout=timeout
-            )
-            response = client.send(request, stream=True)
-            try:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise _too_slow(settings)
-                request.extensions["timeout"]["read"] = left  # read when the body's first read starts
-                content = _read_capped(response.iter_bytes(), settings, deadline)
-            finally:
-                response.close()
-        except (httpx.TransportError, httpx.InvalidURL, httpx.DecodingError) as error:
-            failure = _transport_error(error)
-        except ConvosoError as error:
-            failure = error
-        if failure is not None:
-            with self.explained():
-                raise failure  # raised outside the except block: no __context__ to the request
         with self.explained():
-            return _checked(response.status_code, response.headers, content)
+            return _send(client, settings, query, timeout)
 
     async def _asend(self, settings: ClientSettings, query: Query, timeout: float) -> bytes:
-        """One attempt, bounded as a whole by ``timeout`` (connect, send and the whole body)."""
-        import aiohttp
-
+        """One attempt of the async client, bounded as a whole by ``timeout``; its errors explained."""
         session = await self._aclient()
-        body, request_headers = _request_body(settings, query)
-        failure: ConvosoError | None = None
-        try:
-            async with session.post(
-                settings.base_url + query.endpoint,
-                data=body,
-                headers=request_headers,
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=timeout, ceil_threshold=math.inf),
-            ) as response:
-                encoding = response.headers.get("Content-Encoding", "")
-                content = await _aread_capped(response.content.iter_chunked(_CHUNK_BYTES), settings, encoding)
-                status, headers = response.status, response.headers
-        except asyncio.TimeoutError:  # before ClientError: aiohttp's timeouts are both
-            failure = _too_slow(settings)
-        except (aiohttp.ClientError, ValueError) as error:  # yarl raises ValueError for a URL it cannot read
-            failure = _transport_error(error)
-        except ConvosoError as error:
-            failure = error
-        if failure is not None:
-            with self.explained():
-                raise failure
         with self.explained():
-            return _checked(status, headers, content)
+            return await _asend(session, settings, query, timeout)
 
     def fetch_content(self, query: Query) -> bytes:
         """Return the body of one answered call, retried.
 
-        For large answers: :func:`airflow_provider_convoso.responses.iter_records` reads it
+        For large answers: :func:`airflow_provider_convoso.endpoints.agent_performance.reading.iter_records` reads it
         one record at a time. An answer that is an error raises its typed error here.
 
-        :param query: what to ask for (:class:`~airflow_provider_convoso.queries.AgentPerformanceQuery`).
+        :param query: what to ask for (any endpoint's query).
         :return: the body's bytes, decoded from gzip if it was sent so.
         """
         with self._call():
@@ -510,7 +410,7 @@ class ConvosoHook(BaseHook):
         """
         from tenacity import Retrying
 
-        for attempt in Retrying(**self._retry_policy(settings), **options):
+        for attempt in Retrying(**retry_policy(settings, self.log), **options):
             if failed:
                 with attempt:
                     raise failed.pop()
@@ -524,7 +424,7 @@ class ConvosoHook(BaseHook):
         :param normalize: type the records (``False``: exactly as sent).
         :return: the records.
         """
-        from airflow_provider_convoso.responses import read_records
+        from airflow_provider_convoso.endpoints.agent_performance.reading import read_records
 
         content = self.fetch_content(query)
         with self.explained():
@@ -532,7 +432,7 @@ class ConvosoHook(BaseHook):
 
     async def afetch(self, query: Query, *, normalize: bool = True) -> list[dict[str, Any]]:
         """Return the records of one call: the async twin of :meth:`fetch`."""
-        from airflow_provider_convoso.responses import read_records
+        from airflow_provider_convoso.endpoints.agent_performance.reading import read_records
 
         content = await self.afetch_content(query)
         with self.explained():
@@ -544,7 +444,7 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: the number of rows.
         """
-        from airflow_provider_convoso.responses import count_rows
+        from airflow_provider_convoso.endpoints.agent_performance.reading import count_rows
 
         content = self.fetch_content(query)
         with self.explained():
@@ -557,7 +457,7 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: the number of rows.
         """
-        from airflow_provider_convoso.responses import count_rows
+        from airflow_provider_convoso.endpoints.agent_performance.reading import count_rows
 
         content = await self.afetch_content(query)
         with self.explained():
@@ -571,7 +471,7 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: the decoded answer; a body that is not JSON raises ``ConvosoResponseError``.
         """
-        from airflow_provider_convoso.responses import decode_json
+        from airflow_provider_convoso.wire.envelope import decode_json
 
         content = self.fetch_content(query)
         with self.explained():
@@ -582,9 +482,9 @@ class ConvosoHook(BaseHook):
 
         :param table: the table.
         :param options: ``user`` (search terms) for users, ``query`` for statuses.
-        :return: the records, every id a string (see :mod:`airflow_provider_convoso.lookups`).
+        :return: the records, every id a string (see :mod:`airflow_provider_convoso.endpoints.lookups`).
         """
-        from airflow_provider_convoso.lookups import load
+        from airflow_provider_convoso.endpoints.lookups import load
 
         with self._call(), self.explained():  # one client for every page
             return load(table, self.fetch_payload, **options)
@@ -613,21 +513,16 @@ class ConvosoHook(BaseHook):
         :param filters: ``user_id``, ``campaign_id``, ``list_id``, ... one value each.
         :return: the calls.
         """
-        from airflow_provider_convoso.calllogs import spooled_records
-        from airflow_provider_convoso.queries.call_logs import CallLogsQuery
-        from airflow_provider_convoso.spool import BodySpool
+        from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery
+        from airflow_provider_convoso.endpoints.call_logs.reader import iter_calls
 
         query = CallLogsQuery.from_inputs(
             start_time=start_time, end_time=end_time, include_recordings=include_recordings, **filters
         )
-
-        with BodySpool() as spool:
-            read_stats = self.read_call_logs(query, spool, max_concurrency=max_concurrency)
-            dropped = [0]
-            with self.explained():
-                yield from spooled_records(spool, dropped)
-        if stats is not None:
-            stats.update(windows=read_stats.windows, pages=read_stats.pages, duplicates_dropped=dropped[0])
+        with self.explained():
+            yield from iter_calls(
+                lambda spool: self.read_call_logs(query, spool, max_concurrency=max_concurrency), stats
+            )
 
     def iter_agent_productivity(
         self,
@@ -640,7 +535,7 @@ class ConvosoHook(BaseHook):
         """Yield one account-local day's agent-productivity events, typed, each ``id`` once.
 
         Pages of 1,000 to ``data.total``; past the 50,000 offset cap the day is asked for
-        per campaign (from ``campaigns/search``). See :mod:`airflow_provider_convoso.productivity`.
+        per campaign (from ``campaigns/search``). See :mod:`airflow_provider_convoso.endpoints.agent_productivity`.
 
         :param day: the account-local date.
         :param campaign_id: one campaign.
@@ -648,7 +543,7 @@ class ConvosoHook(BaseHook):
         :param stats: receives ``totals``, ``pages``, ``split`` and ``duplicates_dropped``.
         :return: the events.
         """
-        from airflow_provider_convoso.productivity import iter_day
+        from airflow_provider_convoso.endpoints.agent_productivity import iter_day
 
         def campaign_ids() -> list[str]:
             return [str(campaign["id"]) for campaign in self.get_lookup("campaigns")]
@@ -684,14 +579,14 @@ class ConvosoHook(BaseHook):
     ) -> CallLogStats:
         """Fetch every page of a call-log window into ``spool``, splitting windows that are too large.
 
-        See :func:`airflow_provider_convoso.calllogs.read_windows`; the pages share one client.
+        See :func:`airflow_provider_convoso.endpoints.call_logs.reader.read_windows`; the pages share one client.
 
         :param query: the window, filters and page size.
         :param spool: where each page's body goes.
         :param max_concurrency: requests in flight at once (at most :data:`MAX_CONCURRENCY`).
         :return: what was read, per window.
         """
-        from airflow_provider_convoso.calllogs import read_windows
+        from airflow_provider_convoso.endpoints.call_logs.reader import read_windows
 
         async with self._acall():  # one client for every page
             with self.explained():
@@ -712,7 +607,7 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: ``(rows, digest)``.
         """
-        from airflow_provider_convoso.responses import fingerprint_rows
+        from airflow_provider_convoso.endpoints.agent_performance.reading import fingerprint_rows
 
         content = self.fetch_content(query)
         with self.explained():
@@ -725,7 +620,7 @@ class ConvosoHook(BaseHook):
         :param query: what to ask for.
         :return: ``(rows, digest)``.
         """
-        from airflow_provider_convoso.responses import fingerprint_rows
+        from airflow_provider_convoso.endpoints.agent_performance.reading import fingerprint_rows
 
         content = await self.afetch_content(query)
         with self.explained():
@@ -737,7 +632,7 @@ class ConvosoHook(BaseHook):
         """Fetch agent performance records; every input is checked before any network call.
 
         :param normalize: type the records.
-        :param inputs: :class:`~airflow_provider_convoso.queries.AgentPerformanceQuery`'s
+        :param inputs: :class:`~airflow_provider_convoso.endpoints.agent_performance.AgentPerformanceQuery`'s
             arguments: ``date_start``, ``date_end`` (``YYYY-MM-DD``, date or datetime) and the
             ID filters ``campaign_ids``, ``list_ids``, ``queue_ids``, ``user_ids``, ``status_ids``.
         :return: the records.
@@ -762,7 +657,7 @@ class ConvosoHook(BaseHook):
             query = AgentPerformanceQuery()
             with self._call():
                 content = self._send(settings, query, min(settings.timeout, TEST_TIMEOUT_S))
-            from airflow_provider_convoso.responses import count_rows
+            from airflow_provider_convoso.endpoints.agent_performance.reading import count_rows
 
             with self.explained():
                 rows = count_rows(content, query.to_params())

@@ -20,10 +20,10 @@ class RecordsOutput:
     """Mixed into an operator that has ``output_path``, ``output_conn_id``,
     ``max_xcom_bytes``, ``outlets`` and ``log``.
 
-    :attr:`lineage_name` names the Convoso dataset in OpenLineage.
+    :attr:`lineage_name` names the Convoso dataset in OpenLineage; each operator sets its own.
     """
 
-    lineage_name: ClassVar[str] = "agent-performance"
+    lineage_name: ClassVar[str]
     output_path: Any
     output_conn_id: Any
     output_format: Any
@@ -57,10 +57,10 @@ class RecordsOutput:
 
         :return: the summary's common members: ``path``, ``format``, ``rows``, ``bytes``, ``digest``.
         """
-        from airflow_provider_convoso.inspection import Inspection
+        from airflow_provider_convoso.digest import DigestObserver
         from airflow_provider_convoso.output import storage_uri, write_records
 
-        digest = Inspection("off", None, typed=True, log=self.log)  # the digest, from the written lines
+        digest = DigestObserver()
         rows, size = write_records(
             path,
             records,

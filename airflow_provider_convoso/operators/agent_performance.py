@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_convoso.compat import BaseOperator
+from airflow_provider_convoso.endpoints.agent_performance import AgentPerformanceQuery
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput, XComSize
-from airflow_provider_convoso.queries import AgentPerformanceQuery, QueryArguments
-from airflow_provider_convoso.settings import LOOP_INLINE_BYTES, MAX_CONCURRENCY
+from airflow_provider_convoso.settings import MAX_CONCURRENCY
+from airflow_provider_convoso.wire.query import QueryArguments
 
 if TYPE_CHECKING:
     from airflow_provider_convoso.background import BackgroundLoop
-    from airflow_provider_convoso.inspection import Inspection
+    from airflow_provider_convoso.endpoints.agent_performance.inspection import Inspection
     from airflow_provider_convoso.spool import BodySpool
 
-_PROGRESS_EVERY_S = 5.0
 _STOP_WAIT_S = 30.0
-
-
-def _day_key(day: AgentPerformanceQuery) -> str:
-    return str(day.date_start)  # YYYY-MM-DD, the date the rows get
 
 
 class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
@@ -50,13 +44,16 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
     :param csv_escape_formulas: prefix ``'`` to CSV text cells starting with ``=``, ``+``,
         ``-``, ``@``, tab or CR, so a spreadsheet shows them instead of running them.
     :param quality_checks: ``"warn"`` (default): check every record against the contract's
-        rules (:mod:`airflow_provider_convoso.quality`), log a WARNING per broken rule and add
+        rules (:mod:`~airflow_provider_convoso.endpoints.agent_performance.quality`), log a WARNING
+        per broken rule and add
         a ``quality`` member to the summary; ``"fail"``: fail the task instead, before anything
         is written (advisory rules only warn); ``"off"``: skip the checks.
     :param quality_tolerances: per-rule tolerance overrides, e.g.
         ``{"time_parts_sum_to_total": 30}`` (seconds) or ``{"talk_sec_pt_of_total": 0.5}`` (points).
     """
 
+    query_type = AgentPerformanceQuery
+    lineage_name: ClassVar[str] = "agent-performance"
     template_fields: Sequence[str] = (
         "convoso_conn_id",
         *AgentPerformanceQuery.argument_names(),
@@ -132,9 +129,11 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
     ) -> Any:
         """Fetch, then return or write the rows; with ``split_by_day``, the days are fetched
         into ``spool`` in the background and typed, checked and written here as they arrive."""
-        from airflow_provider_convoso.inspection import Inspection
+        from airflow_provider_convoso.endpoints.agent_performance.backfill import arriving
+        from airflow_provider_convoso.endpoints.agent_performance.inspection import Inspection
+        from airflow_provider_convoso.endpoints.agent_performance.reading import iter_records, warn_on_total
+        from airflow_provider_convoso.endpoints.agent_performance.records import COLUMNS, KINDS
         from airflow_provider_convoso.output import storage_uri, write_records
-        from airflow_provider_convoso.responses import iter_records, warn_on_total
 
         params = query.to_params()
         inspection = Inspection(self.quality_checks, self.quality_tolerances, typed=self.normalize, log=self.log)
@@ -150,7 +149,7 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
             totals: list[int | None] = []
 
             def bodies() -> Iterable[tuple[str | None, bytes]]:
-                return single if spool is None else self._arriving(spool, days)
+                return single if spool is None else arriving(spool, days, self.log)
 
             def day_records(day: str | None, body: bytes) -> Iterator[dict[str, Any]]:
                 envelope: dict[str, Any] = {}
@@ -182,6 +181,8 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
                     path,
                     records,
                     fmt,
+                    columns=COLUMNS,
+                    kinds=KINDS,
                     extra_first=("date",) if self.split_by_day else (),
                     normalized=self.normalize,
                     csv_escape_formulas=self.csv_escape_formulas,
@@ -227,51 +228,16 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
             workers = MAX_CONCURRENCY
         hook.settings  # noqa: B018 -- the connection is looked up in the task's thread, where Airflow serves it
         return BackgroundLoop(
-            lambda: self._afetch_by_day(hook, days, spool, workers), name="convoso-backfill", on_exit=spool.end
+            lambda: _afetch_by_day(hook, days, spool, workers), name="convoso-backfill", on_exit=spool.end
         ).start()
-
-    def _arriving(self, spool: BodySpool, days: list[AgentPerformanceQuery]) -> Iterator[tuple[str, bytes]]:
-        """Each day's body in day order as soon as it is fetched, with a progress line while waiting."""
-        started = time.monotonic()
-
-        def progress() -> None:
-            self.log.info(
-                "Convoso backfill: %d/%d days done, %.1f MiB received, %.1fs elapsed",
-                len(spool),
-                len(days),
-                spool.size / 2**20,
-                time.monotonic() - started,
-            )
-
-        keys = [_day_key(day) for day in days]
-        yield from spool.arriving(keys, wait_s=_PROGRESS_EVERY_S, waiting=progress)
-        progress()
-
-    async def _afetch_by_day(
-        self, hook: ConvosoHook, days: list[AgentPerformanceQuery], spool: BodySpool, workers: int
-    ) -> None:
-        # One loop rather than a thread per request in flight: no GIL contention between
-        # fetchers, and a request costs the loop a fraction of a sync call's CPU.
-        todo = iter(days)
-
-        async def fetch_days() -> None:
-            for day in todo:  # the workers share one iterator: each takes the next day
-                body = await hook.afetch_content(day)
-                if len(body) > LOOP_INLINE_BYTES:  # compressing a large answer would hold the loop
-                    await asyncio.to_thread(spool.add, _day_key(day), body)
-                else:
-                    spool.add(_day_key(day), body)
-
-        async with hook:  # one client for every day, closed however the backfill ends
-            fetchers = [asyncio.ensure_future(fetch_days()) for _ in range(min(workers, len(days)))]
-            try:
-                # the first error ends the backfill
-                await asyncio.gather(*fetchers)
-            finally:
-                for fetcher in fetchers:
-                    fetcher.cancel()
-                await asyncio.gather(*fetchers, return_exceptions=True)
 
     def _checked_for_xcom(self, records: list[dict[str, Any]], inspection: Inspection) -> list[dict[str, Any]]:
         inspection.inspect(records)
         return self._to_xcom(records)
+
+
+async def _afetch_by_day(hook: ConvosoHook, days: list[AgentPerformanceQuery], spool: BodySpool, workers: int) -> None:
+    from airflow_provider_convoso.endpoints.agent_performance.backfill import fetch_by_day
+
+    async with hook:  # one client for every day, closed however the backfill ends
+        await fetch_by_day(hook.afetch_content, days, spool, workers)

@@ -102,8 +102,8 @@ class AgentProductivityOperator(RecordsOutput, BaseOperator):
 
         :return: the dates, in order.
         """
+        from airflow_provider_convoso.endpoints.agent_productivity import AgentProductivityQuery
         from airflow_provider_convoso.exceptions import ConvosoInputError
-        from airflow_provider_convoso.queries.agent_productivity import AgentProductivityQuery
 
         start, end = (self.date, self.date) if self.date is not None else (self.date_start, self.date_end)
         if start is None or end is None:

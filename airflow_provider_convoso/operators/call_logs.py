@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_convoso.compat import BaseOperator
+from airflow_provider_convoso.endpoints.call_logs import FILTERS as CALL_LOG_FILTERS
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput
-from airflow_provider_convoso.params import CALL_LOG_FILTERS
 from airflow_provider_convoso.settings import MAX_CONCURRENCY
 
 if TYPE_CHECKING:
-    from airflow_provider_convoso.queries.call_logs import CallLogsQuery
+    from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery
 
 #: The CSV/Parquet columns, every field the service is known to send first (a field outside
 #: them gets a column after these, sorted, at the cost of a second pass over the pages).
@@ -138,10 +138,9 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
         :param timezone: the account's zone.
         :return: the query.
         """
-        from airflow_provider_convoso.calllogs import day_window, local_window
+        from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery, day_window, local_window
         from airflow_provider_convoso.exceptions import ConvosoInputError
-        from airflow_provider_convoso.params import parse_date
-        from airflow_provider_convoso.queries.call_logs import CallLogsQuery
+        from airflow_provider_convoso.wire.query import parse_date
 
         if self.date is not None:
             day = parse_date("date", self.date)
@@ -162,7 +161,7 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
         )
 
     def execute(self, context: Any) -> Any:
-        from airflow_provider_convoso.calllogs import spooled_records
+        from airflow_provider_convoso.endpoints.call_logs.records import spooled_records
         from airflow_provider_convoso.output import resolve_format
         from airflow_provider_convoso.spool import BodySpool
 

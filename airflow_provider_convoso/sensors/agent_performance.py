@@ -18,10 +18,11 @@ from airflow_provider_convoso.compat import (
     PokeReturnValue,
     conf,
 )
+from airflow_provider_convoso.endpoints.agent_performance import AgentPerformanceQuery
+from airflow_provider_convoso.endpoints.agent_performance.settle import Settling
 from airflow_provider_convoso.exceptions import ConvosoError, ConvosoTransientError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
-from airflow_provider_convoso.queries import AgentPerformanceQuery, QueryArguments
-from airflow_provider_convoso.settle import Settling
+from airflow_provider_convoso.wire.query import QueryArguments
 
 
 class AgentPerformanceSensor(QueryArguments, BaseSensorOperator):
@@ -44,6 +45,7 @@ class AgentPerformanceSensor(QueryArguments, BaseSensorOperator):
         throughout the day in real time": settling waits out late events.
     """
 
+    query_type = AgentPerformanceQuery
     template_fields: Sequence[str] = ("convoso_conn_id", *AgentPerformanceQuery.argument_names())
     template_fields_renderers = dict.fromkeys(AgentPerformanceQuery.FILTERS, "json")
     ui_color = "#ffe3d1"

@@ -74,8 +74,8 @@ class AgentPerformanceTrigger(BaseTrigger):
         return ConvosoHook(convoso_conn_id=self.convoso_conn_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_convoso.queries import AgentPerformanceQuery
-        from airflow_provider_convoso.settle import Settling
+        from airflow_provider_convoso.endpoints.agent_performance import AgentPerformanceQuery
+        from airflow_provider_convoso.endpoints.agent_performance.settle import Settling
 
         try:
             query = AgentPerformanceQuery.from_params(self.params)  # checked again, not trusted

@@ -10,13 +10,18 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import parse_response
 
+from airflow_provider_convoso.endpoints.agent_performance.query import FILTER_PARAMS, AgentPerformanceQuery
+from airflow_provider_convoso.endpoints.agent_performance.reading import iter_records, parse_payload
+from airflow_provider_convoso.endpoints.agent_performance.records import (
+    DOCUMENTED_FIELDS,
+    format_duration,
+    normalize_record,
+    parse_duration,
+)
 from airflow_provider_convoso.exceptions import ConvosoAPIError, ConvosoResponseError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
-from airflow_provider_convoso.params import FILTER_PARAMS
-from airflow_provider_convoso.queries import AgentPerformanceQuery
-from airflow_provider_convoso.records import DOCUMENTED_FIELDS, format_duration, normalize_record, parse_duration
-from airflow_provider_convoso.responses import iter_records, parse_payload, parse_response
 
 scalars = st.one_of(
     st.none(),

@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from airflow_provider_convoso._tempfiles import TEMP_PREFIX, is_stale, temp_tag
 from airflow_provider_convoso.compat import AirflowFailException, object_storage_path
+from airflow_provider_convoso.endpoints.agent_performance.records import COLUMNS, KINDS
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
-from airflow_provider_convoso.output import TEMP_PREFIX, is_stale, temp_tag, write_records
+from airflow_provider_convoso.output import write_records as write_any
 from airflow_provider_convoso.settings import MAX_CONCURRENCY
 from airflow_provider_convoso.spool import BodySpool
 from airflow_provider_convoso.testing import ConvosoEmulator
 
+#: Agent-performance records' columns and kinds, as the operator writes them.
+write_records = partial(write_any, columns=COLUMNS, kinds=KINDS)
 tricky = st.text(alphabet=st.sampled_from([*list("ab,;\"\r\n\t =+-@'"), "é", "\u2028"]), max_size=12)
 
 

@@ -23,6 +23,7 @@ import pytest
 from support import BOTH_PATHS, fetch
 
 from airflow_provider_convoso.compat import AirflowFailException
+from airflow_provider_convoso.endpoints.agent_performance.query import AgentPerformanceQuery
 from airflow_provider_convoso.exceptions import (
     ConvosoAuthError,
     ConvosoError,
@@ -31,7 +32,6 @@ from airflow_provider_convoso.exceptions import (
     ConvosoTransientError,
 )
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
-from airflow_provider_convoso.queries import AgentPerformanceQuery
 from airflow_provider_convoso.testing import peak_memory
 from airflow_provider_convoso.triggers.agent_performance import AgentPerformanceTrigger
 

@@ -20,8 +20,11 @@ PROBE = """
 import json, sys
 from pathlib import Path
 from airflow_provider_convoso.compat import object_storage_path
-from airflow_provider_convoso.output import write_records
-from airflow_provider_convoso.responses import iter_records
+from functools import partial
+from airflow_provider_convoso.output import write_records as write_any
+from airflow_provider_convoso.endpoints.agent_performance.records import COLUMNS, KINDS
+write_records = partial(write_any, columns=COLUMNS, kinds=KINDS)
+from airflow_provider_convoso.endpoints.agent_performance.reading import iter_records
 from airflow_provider_convoso.testing import peak_memory
 
 fmt, body_path, out = sys.argv[1], Path(sys.argv[2]), sys.argv[3]

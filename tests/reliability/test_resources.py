@@ -34,7 +34,7 @@ warnings.simplefilter("error", ResourceWarning)
 from airflow_provider_convoso.compat import aget_connection
 from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoTransientError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
-from airflow_provider_convoso.queries import AgentPerformanceQuery
+from airflow_provider_convoso.endpoints.agent_performance.query import AgentPerformanceQuery
 from airflow_provider_convoso.testing import ConvosoEmulator
 
 with ConvosoEmulator(token="tok-x", today=__import__("datetime").date(2026, 3, 3)) as emulator:
@@ -177,7 +177,7 @@ def test_an_error_mid_pages_closes_every_connection(
     slow_emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A call-log read failing on its third page, pages in flight beside it, unpinned and pinned."""
-    from airflow_provider_convoso.queries.call_logs import CallLogsQuery
+    from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery
     from airflow_provider_convoso.spool import BodySpool
 
     monkeypatch.setenv(

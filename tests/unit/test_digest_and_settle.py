@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_convoso.digest import RecordDigest
-from airflow_provider_convoso.settle import Settling
+from airflow_provider_convoso.endpoints.agent_performance.settle import Settling
 
 _RECORDS = st.lists(
     st.fixed_dictionaries(

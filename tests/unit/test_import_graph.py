@@ -22,8 +22,11 @@ SHELL = {"hooks": 1, "triggers": 2, "sensors": 3, "operators": 3}
 
 
 def _node(module: str) -> str:
-    """``airflow_provider_convoso.hooks.convoso`` -> ``hooks``; the package itself -> ``__init__``."""
+    """``airflow_provider_convoso.hooks.convoso`` -> ``hooks``; ``….endpoints.call_logs.query`` ->
+    ``endpoints.call_logs``; the package itself -> ``__init__``."""
     parts = module.split(".")
+    if len(parts) > 2 and parts[1] == "endpoints":
+        return ".".join(parts[1:3])  # each endpoint is a node of its own
     return parts[1] if len(parts) > 1 else "__init__"
 
 

@@ -8,6 +8,7 @@ import json
 import tempfile
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_convoso.compat import object_storage_path
+from airflow_provider_convoso.endpoints.agent_performance.records import COLUMNS, KINDS, normalize_record
 from airflow_provider_convoso.exceptions import ConvosoResponseError
 from airflow_provider_convoso.output import (
     FORMATS,
@@ -23,11 +25,12 @@ from airflow_provider_convoso.output import (
     _write_json,
     _write_jsonl,
     write_atomically,
-    write_records,
 )
-from airflow_provider_convoso.records import normalize_record
+from airflow_provider_convoso.output import write_records as write_any
 from airflow_provider_convoso.testing import read_output
 
+#: Agent-performance records' columns and kinds, as the operator writes them.
+write_records = partial(write_any, columns=COLUMNS, kinds=KINDS)
 AGENT = {"user_id": "1", "name": "Zoë", "calls": "4", "talk_sec_pt": "1.5", "talk_sec": "01:00:00"}
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_provider_convoso.params import iter_days, parse_date, parse_id_filter
-from airflow_provider_convoso.queries import AgentPerformanceQuery
+from airflow_provider_convoso.endpoints.agent_performance.query import AgentPerformanceQuery, parse_id_filter
+from airflow_provider_convoso.wire.query import iter_days, parse_date
 
 
 def test_parsing_modules_load_no_transport_storage_or_arrow() -> None:
@@ -21,9 +21,12 @@ def test_parsing_modules_load_no_transport_storage_or_arrow() -> None:
 
     code = (
         "import sys, airflow_provider_convoso.compat; before = set(sys.modules);"
-        "import airflow_provider_convoso.params, airflow_provider_convoso.records, "
-        "airflow_provider_convoso.responses, airflow_provider_convoso.settings, "
-        "airflow_provider_convoso.output, airflow_provider_convoso.scoring;"
+        "import airflow_provider_convoso.wire.query, airflow_provider_convoso.wire.envelope, "
+        "airflow_provider_convoso.endpoints.agent_performance.records, "
+        "airflow_provider_convoso.endpoints.agent_performance.reading, airflow_provider_convoso.settings, "
+        "airflow_provider_convoso.output, airflow_provider_convoso.endpoints.agent_performance.scoring, "
+        "airflow_provider_convoso.endpoints.call_logs.reader, airflow_provider_convoso.endpoints.lookups, "
+        "airflow_provider_convoso.endpoints.agent_productivity;"
         "bad=[m for m in set(sys.modules) - before if m.split('.')[0] in ('httpx','pyarrow','fsspec','tenacity')];"
         "print(','.join(bad))"
     )

@@ -10,10 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import CONTRACT_AGENT
 
+from airflow_provider_convoso.endpoints.agent_performance.inspection import Inspection
+from airflow_provider_convoso.endpoints.agent_performance.quality import (
+    RULES,
+    QualityReport,
+    broken_rules,
+    check_tolerances,
+)
+from airflow_provider_convoso.endpoints.agent_performance.records import format_duration, normalize_record
 from airflow_provider_convoso.exceptions import ConvosoDataQualityError, ConvosoPermanentError
-from airflow_provider_convoso.inspection import Inspection
-from airflow_provider_convoso.quality import RULES, QualityReport, broken_rules, check_tolerances
-from airflow_provider_convoso.records import format_duration, normalize_record
 
 CONTRACT_JANE = CONTRACT_AGENT  # the contract's first example
 CONTRACT_JOHN = {

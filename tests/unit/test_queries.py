@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from airflow_provider_convoso.endpoints.agent_performance.query import AgentPerformanceQuery
 from airflow_provider_convoso.exceptions import ConvosoInputError
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
-from airflow_provider_convoso.queries import AgentPerformanceQuery
 from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
 
 

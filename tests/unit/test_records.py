@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_convoso.exceptions import ConvosoResponseError
-from airflow_provider_convoso.records import (
+from airflow_provider_convoso.endpoints.agent_performance.records import (
     DOCUMENTED_FIELDS,
     DURATION_FIELDS,
     FLOAT_FIELDS,
@@ -21,6 +20,7 @@ from airflow_provider_convoso.records import (
     format_duration,
     normalize_record,
 )
+from airflow_provider_convoso.exceptions import ConvosoResponseError
 
 _DURATION = re.compile(r"(\d{1,9}):([0-5]\d):([0-5]\d)", re.ASCII)
 
@@ -151,7 +151,7 @@ def test_records_as_the_keyed_shape_sends_them_match_the_reference(
 @given(canonical)
 def test_without_the_lookup_tables_the_careful_path_types_records_the_same(record: dict[str, Any]) -> None:
     """The tables only make typing quicker: with them empty every value takes the careful path."""
-    from airflow_provider_convoso import records as module
+    from airflow_provider_convoso.endpoints.agent_performance import records as module
 
     with_tables = normalize_record(record)
     with mock.patch.object(module, "_lookup_tables", return_value=({}, {}, {}, {})):

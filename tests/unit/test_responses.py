@@ -7,8 +7,15 @@ import json
 from typing import Any
 
 import pytest
-from support import CONTRACT_AGENT
+from support import CONTRACT_AGENT, parse_response
 
+from airflow_provider_convoso.endpoints.agent_performance.reading import iter_records
+from airflow_provider_convoso.endpoints.agent_performance.records import (
+    column_order,
+    format_duration,
+    normalize_record,
+    parse_duration,
+)
 from airflow_provider_convoso.exceptions import (
     ConvosoAPIError,
     ConvosoAuthError,
@@ -17,8 +24,7 @@ from airflow_provider_convoso.exceptions import (
     ConvosoTransientError,
     ConvosoValidationError,
 )
-from airflow_provider_convoso.records import column_order, format_duration, normalize_record, parse_duration
-from airflow_provider_convoso.responses import iter_records, parse_response, parse_retry_after
+from airflow_provider_convoso.wire.envelope import parse_retry_after
 
 AGENT = CONTRACT_AGENT
 STRINGY = {k: (str(v) if isinstance(v, int | float) else v) for k, v in AGENT.items()}

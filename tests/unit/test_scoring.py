@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_convoso.scoring import (
+from airflow_provider_convoso.endpoints.agent_performance.scoring import (
     Thresholds,
     derive_metrics,
     format_table,

@@ -14,10 +14,10 @@ import pytest
 from support import BOTH_PATHS, ConnJson, fetch
 
 from airflow_provider_convoso.compat import AirflowFailException
+from airflow_provider_convoso.endpoints.agent_performance.query import AgentPerformanceQuery
+from airflow_provider_convoso.endpoints.agent_performance.records import normalize_record
 from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoInvalidFilterError, ConvosoTransientError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
-from airflow_provider_convoso.queries import AgentPerformanceQuery
-from airflow_provider_convoso.records import normalize_record
 from airflow_provider_convoso.testing import FAULT_KINDS, ConvosoEmulator
 
 ENDPOINT = "/v1/agent-performance/search"
@@ -347,7 +347,7 @@ def test_acount_counts_a_large_answer_off_the_event_loop(
 ) -> None:
     import threading
 
-    from airflow_provider_convoso import responses
+    from airflow_provider_convoso.endpoints.agent_performance import reading as responses
     from airflow_provider_convoso.hooks import convoso
 
     monkeypatch.setattr(convoso, "LOOP_INLINE_BYTES", 1024)  # the 12-agent answer is larger
@@ -413,7 +413,7 @@ def test_a_shared_lookup_that_fails_fails_every_waiter_and_is_not_kept(mocker: A
 
 
 def test_emulator_changing_figures_keep_the_rules_then_stop(emulator: ConvosoEmulator) -> None:
-    from airflow_provider_convoso.quality import QualityReport
+    from airflow_provider_convoso.endpoints.agent_performance.quality import QualityReport
 
     emulator.configure(changing_requests=3, shape="keyed")
     params = {"date_start": "2026-03-01", "date_end": "2026-03-02"}
@@ -447,7 +447,7 @@ def test_emulator_changing_for_a_time(emulator: ConvosoEmulator) -> None:
 
 
 def test_emulator_inconsistent_records_break_exactly_three_rules(emulator: ConvosoEmulator) -> None:
-    from airflow_provider_convoso.quality import broken_rules
+    from airflow_provider_convoso.endpoints.agent_performance.quality import broken_rules
 
     emulator.configure(inconsistent_every=3)
     rows = [normalize_record(r) for r in emulator.records({"date_start": "2026-03-02", "date_end": "2026-03-02"})]

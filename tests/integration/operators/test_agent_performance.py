@@ -13,9 +13,9 @@ import pytest
 from support import ConnJson, RunDag
 
 from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS, AirflowFailException, object_storage_path
+from airflow_provider_convoso.endpoints.agent_performance.records import DOCUMENTED_FIELDS
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoTransientError
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
-from airflow_provider_convoso.records import DOCUMENTED_FIELDS
 from airflow_provider_convoso.testing import ConvosoEmulator, read_output
 
 
@@ -205,7 +205,7 @@ def test_split_by_day_types_each_day_while_later_days_are_fetched(
     output: str,
 ) -> None:
     """The last day's answer is held 3 s: the first two days are typed before it is sent."""
-    from airflow_provider_convoso import responses
+    from airflow_provider_convoso.endpoints.agent_performance import reading as responses
 
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator, timeout=30))
     emulator.configure(faults=[None, None, "slow"], slow_delay=3.0)
@@ -257,7 +257,7 @@ def test_split_by_day_lets_its_client_close_after_the_last_day(
 def test_a_failing_write_stops_the_days_still_being_fetched(
     convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from airflow_provider_convoso import responses
+    from airflow_provider_convoso.endpoints.agent_performance import reading as responses
     from airflow_provider_convoso.exceptions import ConvosoResponseError
 
     convoso_conn.configure(latency=0.2)

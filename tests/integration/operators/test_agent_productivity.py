@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from support import ConnJson
 
+from airflow_provider_convoso.endpoints.agent_productivity import event_seconds, iter_day, read_page, type_event
 from airflow_provider_convoso.exceptions import ConvosoOffsetError, ConvosoResponseError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.operators.agent_productivity import AgentProductivityOperator
-from airflow_provider_convoso.productivity import event_seconds, iter_day, read_page, type_event
 from airflow_provider_convoso.testing import ConvosoEmulator, read_output
 
 PRODUCTIVITY = "/v1/agent-productivity/search"

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from support import ConnJson, RunDag
 
-from airflow_provider_convoso.calllogs import halve, local_day, local_window, read_page, type_call_log
 from airflow_provider_convoso.compat import AirflowFailException, object_storage_path
+from airflow_provider_convoso.endpoints.call_logs.query import halve, local_day, local_window
+from airflow_provider_convoso.endpoints.call_logs.records import read_page, type_call_log
 from airflow_provider_convoso.exceptions import (
     ConvosoAPIError,
     ConvosoInvalidFilterError,
@@ -302,7 +303,7 @@ def test_call_logs_in_a_dag(convoso_conn: ConvosoEmulator, run_dag: RunDag, tmp_
 def test_page_ids_agree_with_reading_the_whole_page(payload: dict[str, Any]) -> None:
     import json
 
-    from airflow_provider_convoso.calllogs import page_ids
+    from airflow_provider_convoso.endpoints.call_logs.records import page_ids
 
     page = read_page(payload)
     assert page_ids(json.dumps(payload).encode()) == ([str(r.get("id")) for r in page.rows], page.total_found)
@@ -319,7 +320,7 @@ def test_page_ids_agree_with_reading_the_whole_page(payload: dict[str, Any]) -> 
 def test_page_ids_of_a_non_answer_raise_as_reading_it_does(payload: Any, error: type) -> None:
     import json
 
-    from airflow_provider_convoso.calllogs import page_ids
+    from airflow_provider_convoso.endpoints.call_logs.records import page_ids
 
     with pytest.raises(error):
         page_ids(json.dumps(payload).encode())

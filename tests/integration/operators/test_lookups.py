@@ -10,12 +10,12 @@ import pytest
 from support import ConnJson, RunDag
 
 from airflow_provider_convoso.compat import AirflowFailException
+from airflow_provider_convoso.endpoints.lookups import load, php_date
 from airflow_provider_convoso.exceptions import ConvosoAPIError, ConvosoAuthError, ConvosoResponseError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
-from airflow_provider_convoso.lookups import load, php_date
 from airflow_provider_convoso.operators.lookups import ConvosoLookupOperator
-from airflow_provider_convoso.responses import data_of
 from airflow_provider_convoso.testing import ConvosoEmulator, read_output
+from airflow_provider_convoso.wire.envelope import data_of
 
 
 def _op(**kwargs: Any) -> ConvosoLookupOperator:
@@ -37,7 +37,7 @@ def test_users_id_comes_from_the_record_and_a_mismatched_key_is_logged(
     convoso_conn: ConvosoEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     convoso_conn.configure(user_key_mismatches=2)
-    with caplog.at_level(logging.WARNING, "airflow_provider_convoso.lookups"):
+    with caplog.at_level(logging.WARNING, "airflow_provider_convoso.endpoints.lookups"):
         users = ConvosoHook().get_lookup("users")
     assert [u["id"] for u in users[:3]] == ["10001", "10002", "10003"]
     assert "the user keyed '910001' has id '10001'" in caplog.text

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from airflow_provider_convoso.compat import AirflowFailException
+from airflow_provider_convoso.endpoints.agent_performance.query import AgentPerformanceQuery
 from airflow_provider_convoso.exceptions import (
     ConvosoAuthError,
     ConvosoInputError,
@@ -18,7 +19,6 @@ from airflow_provider_convoso.exceptions import (
     ConvosoTransientError,
 )
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
-from airflow_provider_convoso.queries import AgentPerformanceQuery
 
 TOKEN = "tok-unit-9d1e"
 

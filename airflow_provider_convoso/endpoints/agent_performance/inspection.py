@@ -12,11 +12,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_convoso.digest import RecordDigest
+from airflow_provider_convoso.digest import DigestObserver
+from airflow_provider_convoso.endpoints.agent_performance.quality import MODES, QualityReport, check_tolerances
+from airflow_provider_convoso.endpoints.agent_performance.records import normalize_record
 from airflow_provider_convoso.exceptions import ConvosoDataQualityError, ConvosoResponseError
-from airflow_provider_convoso.output import Observer
-from airflow_provider_convoso.quality import MODES, QualityReport, check_tolerances
-from airflow_provider_convoso.records import normalize_record
 
 
 def check_mode(mode: Any) -> str:
@@ -31,7 +30,7 @@ def check_mode(mode: Any) -> str:
     return str(mode)
 
 
-class Inspection(Observer):
+class Inspection(DigestObserver):
     """Digest and quality checks over the records of one write.
 
     :param mode: ``quality_checks``: ``"off"``, ``"warn"`` or ``"fail"``.
@@ -46,13 +45,12 @@ class Inspection(Observer):
         self._tolerances = check_tolerances(tolerances)
         self._typed = typed
         self._log = log
-        self.digest = RecordDigest()
         self.quality: QualityReport | None = None
         self.start()
 
     def start(self) -> None:
         """Begin a pass: a fresh digest and report."""
-        self.digest = RecordDigest()
+        super().start()
         self.quality = None if self._mode == "off" else QualityReport(self._tolerances)
 
     def batch(self, records: list[dict[str, Any]], lines: bytes | None) -> None:
@@ -61,10 +59,7 @@ class Inspection(Observer):
         :param records: the batch.
         :param lines: its JSON lines, if the writer made them.
         """
-        if lines is None:
-            self.digest.add_batch(records)
-        else:
-            self.digest.add_lines(lines)
+        super().batch(records, lines)
         if self.quality is not None:
             self.quality.add_batch(records if self._typed else _typed_copies(records))
 
@@ -90,7 +85,7 @@ class Inspection(Observer):
 
         :return: ``{"digest": ...}`` plus ``{"quality": ...}`` unless the checks are off.
         """
-        members: dict[str, Any] = {"digest": self.digest.hexdigest()}
+        members = super().summary()
         if self.quality is not None:
             members["quality"] = self.quality.summary()
         return members

@@ -1,86 +1,42 @@
-"""Validation of agent-performance request parameters.
-
-Pure: no Airflow, no httpx. Every check here runs before any network call, and every
-failure is a ``ConvosoInputError`` (a ``ValueError``) that names the parameter and the offending value.
-"""
+"""The request model of ``agent-performance/search``: a date range and the ID filters."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_provider_convoso.exceptions import ConvosoInputError
+from airflow_provider_convoso.wire.query import Query, _show, iter_days, parse_date_range
+
+#: The contract's filter error codes: code -> the filter it rejects.
+FILTER_ERROR_CODES: dict[int, str] = {
+    6026: "campaign_ids",
+    6041: "queue_ids",
+    6042: "list_ids",
+    6006: "user_ids",
+    6050: "status_ids",
+}
+
 
 #: The ID filters, in the contract's order.
 FILTER_PARAMS: tuple[str, ...] = ("campaign_ids", "list_ids", "queue_ids", "user_ids", "status_ids")
-#: log/retrieve's single-value filters, in the help page's order.
-CALL_LOG_FILTERS: tuple[str, ...] = (
-    "id",
-    "lead_id",
-    "list_id",
-    "campaign_id",
-    "queue_id",
-    "user_id",
-    "status",
-    "phone_number",
-    "number_dialed",
-    "first_name",
-    "last_name",
-    "called_count",
-    "call_type",
-)
+
+
 #: Filters whose elements may be non-numeric (status abbreviations such as ``NI``).
 _ALPHANUMERIC_FILTERS = frozenset({"status_ids"})
 
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 _NUMERIC_ID_RE = re.compile(r"[0-9]+")
+
+
 _TOKEN_ID_RE = re.compile(r"[A-Za-z0-9_.:-]+")
-_MAX_SHOWN = 80
 
-DateLike = str | dt.date | dt.datetime
+
 FilterLike = int | str | Iterable[int | str]
-
-
-def _show(value: Any) -> str:
-    """A short, safe repr of a bad value for an error message."""
-    text = repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
-
-def parse_date(name: str, value: Any) -> dt.date | None:
-    """Turn a ``YYYY-MM-DD`` string, ``date`` or ``datetime`` (pendulum included) into a date.
-
-    A datetime keeps its own calendar day: convert it to the account's time zone first.
-    """
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if _DATE_RE.fullmatch(text):
-            try:
-                return dt.date.fromisoformat(text)
-            except ValueError:
-                pass
-        raise ConvosoInputError(f"{name} must be a date in YYYY-MM-DD format, got {_show(value)}")
-    raise ConvosoInputError(
-        f"{name} must be a YYYY-MM-DD string, date or datetime, got {type(value).__name__} {_show(value)}"
-    )
-
-
-def parse_date_range(date_start: Any, date_end: Any) -> tuple[dt.date | None, dt.date | None]:
-    """Parse both ends and check that ``date_start`` is not later than ``date_end``."""
-    start = parse_date("date_start", date_start)
-    end = parse_date("date_end", date_end)
-    if start is not None and end is not None and start > end:
-        raise ConvosoInputError(f"date_start {start.isoformat()} is later than date_end {end.isoformat()}")
-    return start, end
 
 
 def _elements(name: str, value: Any) -> Iterator[Any]:
@@ -152,6 +108,42 @@ def parse_id_filter(name: str, value: Any) -> str | None:
     return ",".join(parts)
 
 
-def iter_days(start: dt.date, end: dt.date) -> list[dt.date]:
-    """Every calendar day from ``start`` to ``end``, both included."""
-    return [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
+@dataclasses.dataclass(frozen=True)
+class AgentPerformanceQuery(Query):
+    """One agent-performance request: a date range and the ID filters.
+
+    Dates accept ``YYYY-MM-DD``, ``date``, ``datetime`` and pendulum values; filters an
+    int, ``"1,2,3"``, a list, or a rendered list such as ``"[1, 2]"`` (``status_ids`` may
+    hold codes such as ``NI``). Filters are kept in their wire form, ``"1,2,3"``.
+    """
+
+    endpoint: ClassVar[str] = "/agent-performance/search"
+
+    date_start: dt.date | None = None
+    date_end: dt.date | None = None
+    campaign_ids: str | None = None
+    list_ids: str | None = None
+    queue_ids: str | None = None
+    user_ids: str | None = None
+    status_ids: str | None = None
+
+    #: The ID filters (rendered as JSON in the Airflow UI).
+    FILTERS: ClassVar[tuple[str, ...]] = FILTER_PARAMS
+
+    @classmethod
+    def _validated(cls, inputs: Mapping[str, Any]) -> AgentPerformanceQuery:
+        start, end = parse_date_range(inputs.get("date_start"), inputs.get("date_end"))
+        filters = {name: parse_id_filter(name, inputs.get(name)) for name in cls.FILTERS}
+        return cls(date_start=start, date_end=end, **filters)
+
+    def by_day(self) -> list[AgentPerformanceQuery]:
+        """Split the range into one query per calendar day, both ends included.
+
+        :return: the daily queries, in day order.
+        :raises ConvosoInputError: when either end of the range is unset.
+        """
+        if self.date_start is None or self.date_end is None:
+            raise ConvosoInputError("split_by_day=True needs both date_start and date_end")
+        return [
+            dataclasses.replace(self, date_start=day, date_end=day) for day in iter_days(self.date_start, self.date_end)
+        ]

@@ -197,9 +197,19 @@ def normalize_record(raw: Mapping[str, Any], *, in_place: bool = False) -> dict[
     return record
 
 
+#: The tabular columns of a typed record: the documented fields, then their companions.
+COLUMNS: tuple[str, ...] = (*DOCUMENTED_FIELDS, *COMPANION_FIELDS)
+#: The Parquet kinds of the fixed columns (``date`` is the column a by-day backfill adds).
+KINDS: dict[str, str] = {
+    "date": "date",
+    **dict.fromkeys((*INT_FIELDS, *COMPANION_FIELDS), "int"),
+    **dict.fromkeys(FLOAT_FIELDS, "float"),
+}
+
+
 def column_order(records: list[dict[str, Any]], *, extra_first: tuple[str, ...] = ()) -> list[str]:
     """Columns for tabular output: ``extra_first``, documented fields, companions, unknown fields sorted."""
-    known = (*extra_first, *DOCUMENTED_FIELDS, *COMPANION_FIELDS)
+    known = (*extra_first, *COLUMNS)
     seen = {key for record in records for key in record}
     unknown = sorted(seen.difference(known))
     return [*known, *unknown]

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from airflow_provider_convoso.records import parse_duration
+from airflow_provider_convoso.endpoints.agent_performance.records import parse_duration
 
 Verdict = Literal["below", "within", "above"]
 #: Metric name -> (label, unit) for tables.

@@ -1,23 +1,74 @@
-"""The requests this provider sends: one frozen, validated model per endpoint.
+"""The base of every request model, and the checks every endpoint's inputs share.
 
 A query holds checked inputs and knows its endpoint and the parameters the service reads
-(:meth:`to_params`). The hook sends any query; operators and sensors build one from their
-rendered template fields (:class:`QueryArguments`); a trigger serialises its parameters and
-rebuilds the query from them. The other endpoints' models live in submodules
-(:mod:`.call_logs`, :mod:`.agent_productivity`, :mod:`.lookups`), imported only by the
-code that sends them: the DAG processor imports this package with every DAG file that
-uses the agent-performance operator or sensor, and a frozen dataclass costs its import.
+(:meth:`Query.to_params`). The hook sends any query; operators and sensors build one from
+their rendered template fields (:class:`QueryArguments`); a trigger serialises its
+parameters and rebuilds the query from them. Pure: no Airflow, no httpx; every failure is a
+``ConvosoInputError`` (a ``ValueError``) that names the parameter and the offending value.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
 
 from airflow_provider_convoso.exceptions import ConvosoInputError
-from airflow_provider_convoso.params import FILTER_PARAMS, iter_days, parse_date_range, parse_id_filter
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+_MAX_SHOWN = 80
+
+
+DateLike = str | dt.date | dt.datetime
+
+
+def _show(value: Any) -> str:
+    """A short, safe repr of a bad value for an error message."""
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def parse_date(name: str, value: Any) -> dt.date | None:
+    """Turn a ``YYYY-MM-DD`` string, ``date`` or ``datetime`` (pendulum included) into a date.
+
+    A datetime keeps its own calendar day: convert it to the account's time zone first.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if _DATE_RE.fullmatch(text):
+            try:
+                return dt.date.fromisoformat(text)
+            except ValueError:
+                pass
+        raise ConvosoInputError(f"{name} must be a date in YYYY-MM-DD format, got {_show(value)}")
+    raise ConvosoInputError(
+        f"{name} must be a YYYY-MM-DD string, date or datetime, got {type(value).__name__} {_show(value)}"
+    )
+
+
+def parse_date_range(date_start: Any, date_end: Any) -> tuple[dt.date | None, dt.date | None]:
+    """Parse both ends and check that ``date_start`` is not later than ``date_end``."""
+    start = parse_date("date_start", date_start)
+    end = parse_date("date_end", date_end)
+    if start is not None and end is not None and start > end:
+        raise ConvosoInputError(f"date_start {start.isoformat()} is later than date_end {end.isoformat()}")
+    return start, end
+
+
+def iter_days(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Every calendar day from ``start`` to ``end``, both included."""
+    return [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
+
 
 Q = TypeVar("Q", bound="Query")
 
@@ -74,47 +125,6 @@ class Query:
         return params
 
 
-@dataclasses.dataclass(frozen=True)
-class AgentPerformanceQuery(Query):
-    """One agent-performance request: a date range and the ID filters.
-
-    Dates accept ``YYYY-MM-DD``, ``date``, ``datetime`` and pendulum values; filters an
-    int, ``"1,2,3"``, a list, or a rendered list such as ``"[1, 2]"`` (``status_ids`` may
-    hold codes such as ``NI``). Filters are kept in their wire form, ``"1,2,3"``.
-    """
-
-    endpoint: ClassVar[str] = "/agent-performance/search"
-
-    date_start: dt.date | None = None
-    date_end: dt.date | None = None
-    campaign_ids: str | None = None
-    list_ids: str | None = None
-    queue_ids: str | None = None
-    user_ids: str | None = None
-    status_ids: str | None = None
-
-    #: The ID filters (rendered as JSON in the Airflow UI).
-    FILTERS: ClassVar[tuple[str, ...]] = FILTER_PARAMS
-
-    @classmethod
-    def _validated(cls, inputs: Mapping[str, Any]) -> AgentPerformanceQuery:
-        start, end = parse_date_range(inputs.get("date_start"), inputs.get("date_end"))
-        filters = {name: parse_id_filter(name, inputs.get(name)) for name in cls.FILTERS}
-        return cls(date_start=start, date_end=end, **filters)
-
-    def by_day(self) -> list[AgentPerformanceQuery]:
-        """Split the range into one query per calendar day, both ends included.
-
-        :return: the daily queries, in day order.
-        :raises ConvosoInputError: when either end of the range is unset.
-        """
-        if self.date_start is None or self.date_end is None:
-            raise ConvosoInputError("split_by_day=True needs both date_start and date_end")
-        return [
-            dataclasses.replace(self, date_start=day, date_end=day) for day in iter_days(self.date_start, self.date_end)
-        ]
-
-
 def _search_text(name: str, value: Any) -> str | None:
     """A free-text search parameter: ``None`` or blank means unset."""
     if value is None:
@@ -138,11 +148,11 @@ def _page_number(name: str, value: Any, *, maximum: int | None = None) -> int:
 class QueryArguments:
     """The templated query arguments an operator or a sensor keeps, one attribute each.
 
-    Subclasses set :attr:`query_type`; ``template_fields`` lists
+    Subclasses set :attr:`query_type`, their endpoint's model; ``template_fields`` lists
     ``query_type.argument_names()``. :meth:`query` validates the rendered values.
     """
 
-    query_type: ClassVar[type[Query]] = AgentPerformanceQuery
+    query_type: ClassVar[type[Query]]
 
     def _keep_arguments(self, arguments: Mapping[str, Any]) -> None:
         for name in self.query_type.argument_names():

@@ -1,0 +1,1 @@
+"""One home per endpoint: its request model, checks, paging, record typing, codes and columns."""

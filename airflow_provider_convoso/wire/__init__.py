@@ -1,0 +1,1 @@
+"""What every endpoint shares on the wire: the query base, the envelope and its errors, paging."""
