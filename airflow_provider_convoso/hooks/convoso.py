@@ -16,7 +16,13 @@ from airflow_provider_convoso.compat import (
     mask_secret,
 )
 from airflow_provider_convoso.endpoints.agent_performance.query import AgentPerformanceQuery
-from airflow_provider_convoso.exceptions import ConvosoAuthError, ConvosoError, ConvosoTransientError, redact
+from airflow_provider_convoso.exceptions import (
+    ConvosoAuthError,
+    ConvosoError,
+    ConvosoPermanentError,
+    ConvosoTransientError,
+    redact,
+)
 from airflow_provider_convoso.hooks._transport import (
     _asend,
     _check_async_proxies,
@@ -644,32 +650,39 @@ class ConvosoHook(BaseHook):
         return await self.afetch(AgentPerformanceQuery.from_inputs(**inputs), normalize=normalize)
 
     def test_connection(self) -> tuple[bool, str]:
-        """Make one minimal agent-performance call, once, with a short timeout.
+        """Ask each API section this provider reads for one minimal answer and say which the token can read.
 
-        Tokens are scoped per API section, so only such a call proves access. The task
-        path keeps its retries; the test makes a single attempt of at most
-        :data:`TEST_TIMEOUT_S` seconds so the UI answers in seconds.
+        Tokens are scoped per API section, so only a call to a section proves access to it:
+        agent performance, call logs, agent productivity and users each get one attempt of at
+        most :data:`TEST_TIMEOUT_S` seconds (the task path keeps its retries), so the UI
+        answers in seconds. A section that answers with an error is named with the error; a
+        network failure ends the test at once.
 
-        :return: ``(ok, message)``.
+        :return: ``(ok, message)``: ``ok`` when at least one section can be read.
         """
+        from airflow_provider_convoso.hooks._probes import describe, probes
+
+        readable: list[str] = []
+        refused: list[tuple[str, ConvosoError]] = []
         try:
             settings = self.settings
-            query = AgentPerformanceQuery()
             with self._call():
-                content = self._send(settings, query, min(settings.timeout, TEST_TIMEOUT_S))
-            from airflow_provider_convoso.endpoints.agent_performance.reading import count_rows
-
-            with self.explained():
-                rows = count_rows(content, query.to_params())
+                for section, query, read in probes(dt.date.today()):
+                    try:
+                        content = self._send(settings, query, min(settings.timeout, TEST_TIMEOUT_S))
+                        with self.explained():
+                            readable.append(read(content, query))
+                    except ConvosoPermanentError as error:
+                        refused.append((section, error))
+            if not readable:
+                raise refused[0][1]
+            ok, message = True, describe(readable, refused)
         except Exception as error:
-            message = str(error)
-            token = self._settings.token if self._settings is not None else ""
-            if token:
-                message = message.replace(token, "***")
+            ok, message = False, f"{type(error).__name__}: {error}"
             if isinstance(error, ConvosoTransientError):
                 message += f" (one attempt, {TEST_TIMEOUT_S:g} s at most; tasks retry)"
-            return False, f"{type(error).__name__}: {message}"
-        return True, f"Connected: the token can read agent performance ({rows} agent rows today)."
+        token = self._settings.token if self._settings is not None else ""
+        return ok, message.replace(token, "***") if token else message
 
 
 #: The connection test's single attempt never waits longer than this.

@@ -196,6 +196,10 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {"Retry-After": knobs.retry_after} if code in (429, 503) else {}
             self._send(record, code, HTML_ERROR.format(code=code, reason=reason).encode(), "text/html", headers)
             return
+        if record.path in knobs.denied_paths and token == owner.token:
+            forbidden = {"success": False, "code": 403, "text": "Forbidden"}
+            self._send(record, 403, json.dumps(forbidden).encode(), "application/json")
+            return
         with owner._lock:
             payload = owner.answer_path(record.path, params, token)
         if isinstance(payload, _Encoded):  # a call-log page, assembled from cached records
@@ -376,7 +380,9 @@ class ConvosoEmulator(AgentPerformanceAnswers, CallLogAnswers, ProductivityAnswe
         shortfall_requests (the first N call-log requests report one row more in
         ``total_found`` than can be read), late_rows_until_request (every 50th call is
         missing from call-log answers until that many call-log requests were made),
-        events_per_hour (agent-productivity READY/PAUSE events per logged-in hour).
+        events_per_hour (agent-productivity READY/PAUSE events per logged-in hour),
+        denied_paths (paths the token lacks the API section for: a valid token gets HTTP 403
+        ``Forbidden`` there, as a token without that box ticked does).
         """
         with self._lock:
             for name, given in knobs.items():
@@ -390,6 +396,10 @@ class ConvosoEmulator(AgentPerformanceAnswers, CallLogAnswers, ProductivityAnswe
                         raise ValueError(f"unknown fault kinds {sorted(unknown)}; expected {FAULT_KINDS}")
                 if name == "fault_kinds":
                     value = tuple(value)
+                if name == "denied_paths":
+                    value = frozenset(value)
+                    if not value <= ALL_PATHS:
+                        raise ValueError(f"unknown paths {sorted(value - ALL_PATHS)}; expected {sorted(ALL_PATHS)}")
                 if name == "shape" and value not in SHAPES:
                     raise ValueError(f"shape must be one of {SHAPES}, got {value!r}")
                 if name == "error_shape" and value not in ERROR_SHAPES:

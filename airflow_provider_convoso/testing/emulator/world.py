@@ -72,6 +72,7 @@ class _Knobs:
     shortfall_requests: int = 0
     late_rows_until_request: int = 0
     events_per_hour: float = 4.0
+    denied_paths: frozenset[str] = frozenset()
 
 
 class World:

@@ -245,7 +245,17 @@ def test_async_twin_matches_sync(convoso_conn: ConvosoEmulator) -> None:
 def test_test_connection_against_emulator(
     conn_json: ConnJson, convoso_conn: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert ConvosoHook().test_connection()[0] is True
+    ok, message = ConvosoHook().test_connection()
+    assert ok is True
+    assert message == (
+        "Connected: the token can read agent performance (12 agent rows today), call logs, agent productivity, users."
+    )
+    assert {record.path for record in convoso_conn.requests} == {
+        "/v1/agent-performance/search",
+        "/v1/log/retrieve",
+        "/v1/agent-productivity/search",
+        "/v1/users/search",
+    }
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn).replace(convoso_conn.token, "nope"))
     ok, message = ConvosoHook().test_connection()
     assert not ok and "ConvosoAuthError" in message
@@ -584,3 +594,24 @@ def test_a_first_attempt_that_fails_is_retried_by_the_one_policy(convoso_conn: C
     convoso_conn.configure(fault_rate=0.0, faults=["502", None])
     assert len(fetch(path, ConvosoHook(max_retries=2, retry_backoff=0))) == 12
     assert [r.status for r in convoso_conn.requests] == [502, 200]
+
+
+def test_test_connection_names_the_sections_the_token_cannot_read(convoso_conn: ConvosoEmulator) -> None:
+    convoso_conn.configure(denied_paths=["/v1/log/retrieve", "/v1/users/search"])
+    ok, message = ConvosoHook().test_connection()
+    assert ok is True
+    assert message.startswith(
+        "Connected: the token can read agent performance (12 agent rows today), agent productivity;"
+    )
+    assert "it cannot read call logs (ConvosoAuthError:" in message and "users (ConvosoAuthError:" in message
+    assert convoso_conn.token not in message
+    convoso_conn.configure(
+        denied_paths=[
+            "/v1/agent-performance/search",
+            "/v1/log/retrieve",
+            "/v1/agent-productivity/search",
+            "/v1/users/search",
+        ]
+    )
+    ok, message = ConvosoHook().test_connection()
+    assert ok is False and message.startswith("ConvosoAuthError:") and "403" in message

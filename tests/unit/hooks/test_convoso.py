@@ -152,8 +152,17 @@ def test_test_connection_message_never_has_token(monkeypatch: pytest.MonkeyPatch
     hook = _hook(monkeypatch, lambda r: httpx.Response(200, json={"success": False, "error": f"bad token {TOKEN}"}))
     ok, message = hook.test_connection()
     assert ok is False and "ConvosoAuthError" in message and TOKEN not in message
-    good = _hook(monkeypatch, lambda r: httpx.Response(200, json=[{"user_id": "1"}]))
-    assert good.test_connection() == (True, "Connected: the token can read agent performance (1 agent rows today).")
+    answers = {
+        "/v1/agent-performance/search": [{"user_id": "1"}],
+        "/v1/log/retrieve": {"success": True, "data": {"results": [], "total_found": 0}},
+        "/v1/agent-productivity/search": {"success": True, "data": {"entries": [], "total": "0"}},
+        "/v1/users/search": {"success": True, "data": {}},
+    }
+    good = _hook(monkeypatch, lambda r: httpx.Response(200, json=answers[r.url.path]))
+    assert good.test_connection() == (
+        True,
+        "Connected: the token can read agent performance (1 agent rows today), call logs, agent productivity, users.",
+    )
 
 
 def test_connection_form_widgets_or_conn_fields() -> None:
