@@ -31,7 +31,7 @@ except ImportError:  # Airflow 2.11
     from airflow import DAG
 from airflow_provider_convoso.operators.agent_productivity import AgentProductivityOperator
 from airflow_provider_convoso.operators.call_logs import CallLogsOperator
-from airflow_provider_convoso.operators.lookups import ConvosoLookupOperator
+from airflow_provider_convoso.operators.lookups import LookupTableOperator
 from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
 
 CONVOSO_TZ = "UTC"  # the Convoso account's time zone, as in the connection's timezone extra
@@ -81,7 +81,7 @@ with DAG(
     )
     wait_for_day >> [call_logs, productivity]
     for table in ("users", "campaigns", "lists", "statuses"):
-        ConvosoLookupOperator(
+        LookupTableOperator(
             task_id=table,
             convoso_conn_id=CONN_ID,
             table=table,

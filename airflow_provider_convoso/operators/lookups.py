@@ -1,4 +1,4 @@
-"""ConvosoLookupOperator: a whole lookup table (users, campaigns, lists, statuses) each run."""
+"""LookupTableOperator: a whole lookup table (users, campaigns, lists, statuses) each run."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ LEADING_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class ConvosoLookupOperator(RecordsOutput, BaseOperator):
+class LookupTableOperator(RecordsOutput, BaseOperator):
     """Load a whole Convoso lookup table, to XCom or to object storage.
 
     Small tables with no time filter: each run reloads the table in full (users page by

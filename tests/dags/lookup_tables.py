@@ -9,7 +9,7 @@ try:
 except ImportError:  # Airflow 2.11
     from airflow import DAG
 
-from airflow_provider_convoso.operators.lookups import ConvosoLookupOperator
+from airflow_provider_convoso.operators.lookups import LookupTableOperator
 
 with DAG(
     Path(__file__).stem,
@@ -19,4 +19,4 @@ with DAG(
     params={"out": "/nonexistent"},
 ) as dag:
     for table in ("users", "campaigns", "lists", "statuses"):
-        ConvosoLookupOperator(task_id=f"load_{table}", table=table, output_path="{{ params.out }}/" + table + ".jsonl")
+        LookupTableOperator(task_id=f"load_{table}", table=table, output_path="{{ params.out }}/" + table + ".jsonl")

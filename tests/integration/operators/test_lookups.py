@@ -13,14 +13,14 @@ from airflow_provider_convoso.compat import AirflowFailException
 from airflow_provider_convoso.endpoints.lookups import load, php_date
 from airflow_provider_convoso.exceptions import ConvosoAPIError, ConvosoAuthError, ConvosoResponseError
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
-from airflow_provider_convoso.operators.lookups import ConvosoLookupOperator
+from airflow_provider_convoso.operators.lookups import LookupTableOperator
 from airflow_provider_convoso.testing import ConvosoEmulator, read_output
 from airflow_provider_convoso.wire.envelope import data_of
 
 
-def _op(**kwargs: Any) -> ConvosoLookupOperator:
+def _op(**kwargs: Any) -> LookupTableOperator:
     kwargs.setdefault("task_id", "lookup")
-    return ConvosoLookupOperator(**kwargs)
+    return LookupTableOperator(**kwargs)
 
 
 def test_users_page_by_the_rows_received(convoso_conn: ConvosoEmulator) -> None:
