@@ -7,6 +7,7 @@ port, password and extras (plus hook keyword overrides) into checked settings.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,20 @@ MAX_CONCURRENCY = 32
 
 #: Larger answers are counted (or spooled) in a worker thread, so an event loop is not held.
 LOOP_INLINE_BYTES = 256 * 1024
+
+
+def clamp_concurrency(requested: int, log: logging.Logger | logging.LoggerAdapter[Any]) -> int:
+    """Return ``requested`` capped at :data:`MAX_CONCURRENCY`, logging a WARNING when it was over.
+
+    :param requested: the requests in flight a task asked for.
+    :param log: where the warning goes.
+    :return: the requests in flight it gets.
+    """
+    if requested > MAX_CONCURRENCY:
+        log.warning("max_concurrency=%d is over %d: using %d", requested, MAX_CONCURRENCY, MAX_CONCURRENCY)
+        return MAX_CONCURRENCY
+    return requested
+
 
 RequestFormat = Literal["form", "json"]
 

@@ -114,3 +114,15 @@ def parse_response(
 
     check_status(status_code, headers, content)
     return parse_body(content, params, normalize=normalize)
+
+
+def format_duration(seconds: int) -> str:
+    """Return ``HH:MM:SS`` for ``seconds``, hours past 24 kept: the inverse of ``parse_duration``.
+
+    :param seconds: a non-negative duration.
+    :return: the text the service sends for it.
+    """
+    if seconds < 0:
+        raise ValueError(f"seconds must not be negative, got {seconds}")
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"

@@ -32,7 +32,7 @@ from airflow_provider_convoso.hooks._transport import (
     _user_agent,
     retry_policy,
 )
-from airflow_provider_convoso.settings import LOOP_INLINE_BYTES, MAX_CONCURRENCY
+from airflow_provider_convoso.settings import LOOP_INLINE_BYTES, clamp_concurrency
 from airflow_provider_convoso.wire.query import Query
 
 # httpx, aiohttp, tenacity and the parsing modules are imported where they are used: the
@@ -600,7 +600,7 @@ class ConvosoHook(BaseHook):
                     self.afetch_content,
                     query,
                     spool,
-                    max_concurrency=min(max_concurrency, MAX_CONCURRENCY),
+                    max_concurrency=clamp_concurrency(max_concurrency, self.log),
                     log=self.log,
                 )
 

@@ -9,7 +9,7 @@ from airflow_provider_convoso.compat import BaseOperator
 from airflow_provider_convoso.endpoints.agent_performance import AgentPerformanceQuery
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput, XComSize
-from airflow_provider_convoso.settings import MAX_CONCURRENCY
+from airflow_provider_convoso.settings import clamp_concurrency
 from airflow_provider_convoso.wire.query import QueryArguments
 
 if TYPE_CHECKING:
@@ -222,10 +222,7 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
         """
         from airflow_provider_convoso.background import BackgroundLoop
 
-        workers = self.max_concurrency
-        if workers > MAX_CONCURRENCY:
-            self.log.warning("max_concurrency=%d is over %d: using %d", workers, MAX_CONCURRENCY, MAX_CONCURRENCY)
-            workers = MAX_CONCURRENCY
+        workers = clamp_concurrency(self.max_concurrency, self.log)
         hook.settings  # noqa: B018 -- the connection is looked up in the task's thread, where Airflow serves it
         return BackgroundLoop(
             lambda: _afetch_by_day(hook, days, spool, workers), name="convoso-backfill", on_exit=spool.end

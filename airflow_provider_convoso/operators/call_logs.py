@@ -10,7 +10,7 @@ from airflow_provider_convoso.compat import BaseOperator
 from airflow_provider_convoso.endpoints.call_logs import FILTERS as CALL_LOG_FILTERS
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput
-from airflow_provider_convoso.settings import MAX_CONCURRENCY
+from airflow_provider_convoso.settings import clamp_concurrency
 
 if TYPE_CHECKING:
     from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery
@@ -169,9 +169,7 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
         path = self._storage_path() if self.output_path else None
         hook = ConvosoHook(convoso_conn_id=self.convoso_conn_id)
         query = self.query(hook.settings.timezone)
-        workers = min(self.max_concurrency, MAX_CONCURRENCY)
-        if self.max_concurrency > MAX_CONCURRENCY:
-            self.log.warning("max_concurrency=%d is over %d: using %d", self.max_concurrency, MAX_CONCURRENCY, workers)
+        workers = clamp_concurrency(self.max_concurrency, self.log)
         with BodySpool(on_disk=path is not None) as spool:
             stats = hook.read_call_logs(query, spool, max_concurrency=workers)
             self.log.info(

@@ -10,13 +10,12 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import parse_response
+from support import format_duration, parse_response
 
 from airflow_provider_convoso.endpoints.agent_performance.query import FILTER_PARAMS, AgentPerformanceQuery
 from airflow_provider_convoso.endpoints.agent_performance.reading import iter_records, parse_payload
 from airflow_provider_convoso.endpoints.agent_performance.records import (
     DOCUMENTED_FIELDS,
-    format_duration,
     normalize_record,
     parse_duration,
 )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import CONTRACT_AGENT
+from support import CONTRACT_AGENT, format_duration
 
 from airflow_provider_convoso.endpoints.agent_performance.inspection import Inspection
 from airflow_provider_convoso.endpoints.agent_performance.quality import (
@@ -17,7 +17,7 @@ from airflow_provider_convoso.endpoints.agent_performance.quality import (
     broken_rules,
     check_tolerances,
 )
-from airflow_provider_convoso.endpoints.agent_performance.records import format_duration, normalize_record
+from airflow_provider_convoso.endpoints.agent_performance.records import normalize_record
 from airflow_provider_convoso.exceptions import ConvosoDataQualityError, ConvosoPermanentError
 
 CONTRACT_JANE = CONTRACT_AGENT  # the contract's first example

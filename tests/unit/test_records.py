@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import format_duration
 
 from airflow_provider_convoso.endpoints.agent_performance.records import (
     DOCUMENTED_FIELDS,
@@ -17,7 +18,6 @@ from airflow_provider_convoso.endpoints.agent_performance.records import (
     FLOAT_FIELDS,
     INT_FIELDS,
     STRING_FIELDS,
-    format_duration,
     normalize_record,
 )
 from airflow_provider_convoso.exceptions import ConvosoResponseError

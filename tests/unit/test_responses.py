@@ -7,12 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from support import CONTRACT_AGENT, parse_response
+from support import CONTRACT_AGENT, format_duration, parse_response
 
 from airflow_provider_convoso.endpoints.agent_performance.reading import iter_records
 from airflow_provider_convoso.endpoints.agent_performance.records import (
     column_order,
-    format_duration,
     normalize_record,
     parse_duration,
 )

@@ -73,14 +73,6 @@ def parse_duration(value: Any, field: str = "duration") -> int:
     raise _bad(field, value, "an H:MM:SS duration")
 
 
-def format_duration(seconds: int) -> str:
-    """The inverse of :func:`parse_duration`: ``HH:MM:SS`` with hours past 24 kept."""
-    if seconds < 0:
-        raise ValueError(f"seconds must not be negative, got {seconds}")
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
-
-
 def _to_int(field: str, value: Any) -> int:
     if type(value) is int and value >= 0:
         return value
