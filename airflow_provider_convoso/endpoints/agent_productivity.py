@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -19,6 +20,7 @@ from typing import Any, ClassVar
 
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
 from airflow_provider_convoso.wire.envelope import count_of, data_of, records_in, snippet
+from airflow_provider_convoso.wire.paging import offset_pages, unique_by_id
 from airflow_provider_convoso.wire.query import Query, _page_number, _search_text, iter_days, parse_date_range
 
 
@@ -152,22 +154,15 @@ def _filter_set(
 ) -> tuple[int, Iterator[list[dict[str, Any]]]]:
     """The first page's ``total`` and an iterator over every page's rows (the first included),
     fetched as they are consumed."""
-    first, total = read_page(fetch(query), query.to_params())
-    stats["pages"] = stats.get("pages", 0) + 1
 
-    def pages() -> Iterator[list[dict[str, Any]]]:
-        rows, offset = first, 0
-        for _ in range(MAX_PAGES):
-            yield rows
-            offset += len(rows)
-            if not rows or offset >= total:
-                return
-            page_query = query.page(offset)
-            rows, _ = read_page(fetch(page_query), page_query.to_params())
-            stats["pages"] += 1
-        raise ConvosoResponseError(f"agent-productivity still had rows after {MAX_PAGES} pages")
+    def read(offset: int) -> tuple[list[dict[str, Any]], int]:
+        page_query = query.page(offset)
+        stats["pages"] = stats.get("pages", 0) + 1
+        return read_page(fetch(page_query), page_query.to_params())
 
-    return total, pages()
+    pages = offset_pages(read, max_pages=MAX_PAGES, what="agent-productivity")
+    first, total = next(pages)
+    return total, itertools.chain([first], (rows for rows, _ in pages))
 
 
 def _too_many(day: dt.date, campaign: str, total: int) -> ConvosoResponseError:
@@ -220,15 +215,15 @@ def iter_day(
             if campaign_total > cap + base.limit:
                 raise _too_many(day, campaign, campaign_total)
             filter_sets.append((campaign_total, campaign_pages))
-    seen: set[str] = set()
-    for set_total, set_pages in filter_sets:
-        stats["totals"].append(set_total)
-        for rows in set_pages:
-            for row in rows:
-                record = type_event(row)
-                key = str(record.get("id"))
-                if key in seen:
-                    stats["duplicates_dropped"] += 1
-                    continue
-                seen.add(key)
-                yield record
+    dropped = [stats["duplicates_dropped"]]
+
+    def typed() -> Iterator[dict[str, Any]]:
+        for set_total, set_pages in filter_sets:
+            stats["totals"].append(set_total)
+            for rows in set_pages:
+                yield from map(type_event, rows)
+
+    for record in unique_by_id(typed(), dropped):
+        stats["duplicates_dropped"] = dropped[0]
+        yield record
+    stats["duplicates_dropped"] = dropped[0]

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
 from airflow_provider_convoso.wire.envelope import count_of, data_of, records_in, snippet
+from airflow_provider_convoso.wire.paging import offset_pages, unique_by_id
 from airflow_provider_convoso.wire.query import Query, _page_number, _search_text
 
 
@@ -166,13 +167,12 @@ def iter_users(fetch: Fetch, user: str | None = None, *, page_size: int = 100) -
     :param page_size: the ``limit`` asked for.
     :return: the users, each ``id`` a string.
     """
-    offset = 0
-    seen: set[str] = set()
-    for _ in range(MAX_PAGES):
+
+    def read(offset: int) -> tuple[list[dict[str, Any]], int]:
         query = UsersQuery.from_inputs(user=user, limit=page_size, offset=offset)
         data = data_of(fetch(query), query.to_params())
         if data is None or data in ({}, []):
-            return
+            return [], 0
         if not isinstance(data, Mapping):
             raise ConvosoResponseError(f"users/search 'data' is a JSON {type(data).__name__}, not an object")
         results = data.get("results")
@@ -185,21 +185,18 @@ def iter_users(fetch: Fetch, user: str | None = None, *, page_size: int = 100) -
             pairs = [(None, item) for item in results]
         else:
             raise ConvosoResponseError(f"users/search 'results' is a JSON {type(results).__name__}")
+        records = []
         for key, item in pairs:
             [record] = records_in([item], "users/search 'results'")
             inner = _id_text(record.get("id"))
             if key is not None and inner is not None and inner != str(key):
                 _log.warning("users/search: the user keyed %r has id %r; using the id", str(key)[:40], inner[:40])
             record["id"] = inner if inner is not None else _id_text(key)
-            if record["id"] in seen:
-                continue
-            seen.add(str(record["id"]))
-            yield record
-        total = count_of(data.get("total", 0), "users/search total")
-        offset += len(pairs)
-        if not pairs or offset >= total:
-            return
-    raise ConvosoResponseError(f"users/search still had rows after {MAX_PAGES} pages; narrow it with user=...")
+            records.append(record)
+        return records, count_of(data.get("total", 0), "users/search total")
+
+    pages = offset_pages(read, max_pages=MAX_PAGES, what="users/search (narrow it with user=...)")
+    yield from unique_by_id((record for records, _ in pages for record in records), [0])
 
 
 def load_campaigns(fetch: Fetch) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ import msgspec
 from airflow_provider_convoso.endpoints.call_logs.query import FILTER_ERROR_CODES
 from airflow_provider_convoso.exceptions import ConvosoResponseError
 from airflow_provider_convoso.wire.envelope import count_of, data_of, decode_json, records_in, snippet
+from airflow_provider_convoso.wire.paging import unique_by_id
 
 #: Dialer pseudo-agents: rows no agent handled. Kept, flagged with ``is_system_user``.
 SYSTEM_USER_IDS = frozenset({"666666", "666667", "666671"})
@@ -168,15 +169,6 @@ def spooled_records(spool: Any, dropped: list[int]) -> Iterator[dict[str, Any]]:
     :param dropped: ``dropped[0]`` is set to the number of repeated rows left out.
     :return: the records.
     """
-
-    seen: set[str] = set()
     dropped[0] = 0
-    for _, body in spool.items():
-        for row in read_page(decode_json(body)).rows:
-            record = type_call_log(row)
-            key = str(record.get("id"))
-            if key in seen:
-                dropped[0] += 1
-                continue
-            seen.add(key)
-            yield record
+    rows = (row for _, body in spool.items() for row in read_page(decode_json(body)).rows)
+    yield from unique_by_id(map(type_call_log, rows), dropped)

@@ -1,0 +1,56 @@
+"""wire.paging: offset pages stepped by the rows received, bounded; dedupe by id."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from airflow_provider_convoso.exceptions import ConvosoResponseError
+from airflow_provider_convoso.wire.paging import offset_pages, unique_by_id
+
+
+@given(rows=st.integers(0, 300), clamp=st.integers(1, 50))
+def test_pages_follow_a_server_that_clamps_its_page(rows: int, clamp: int) -> None:
+    table = list(range(rows))
+    asked: list[int] = []
+
+    def read(offset: int) -> tuple[list[int], int]:
+        asked.append(offset)
+        return table[offset : offset + clamp], rows
+
+    pages = list(offset_pages(read, max_pages=1000, what="test"))
+    assert [row for page, _ in pages for row in page] == table
+    assert len(asked) == max(1, math.ceil(rows / clamp))
+    assert asked == [index * clamp for index in range(len(asked))]
+
+
+def test_an_empty_page_ends_paging_before_the_total() -> None:
+    answers = {0: ([1, 2], 10), 2: ([], 10)}
+    assert [page for page, _ in offset_pages(lambda offset: answers[offset], max_pages=10, what="test")] == [[1, 2], []]
+
+
+def test_paging_stops_at_the_total_the_last_page_reported() -> None:
+    # a row arrives while the pages are read: the second page reports it, and it is read
+    answers = {0: ([1, 2], 3), 2: ([3], 4), 3: ([4], 4)}
+    pages = list(offset_pages(lambda offset: answers[offset], max_pages=10, what="test"))
+    assert [row for page, _ in pages for row in page] == [1, 2, 3, 4]
+    assert [total for _, total in pages] == [3, 4, 4]
+
+
+def test_paging_is_bounded() -> None:
+    with pytest.raises(ConvosoResponseError, match="endless still had rows after 3 pages"):
+        list(offset_pages(lambda offset: ([offset], offset + 2), max_pages=3, what="endless"))
+
+
+@given(st.lists(st.integers(0, 20), max_size=60))
+def test_unique_by_id_keeps_the_first_of_each_id_and_counts_the_rest(ids: list[int]) -> None:
+    dropped = [0]
+    records = [{"id": value, "n": index} for index, value in enumerate(ids)]
+    kept = list(unique_by_id(records, dropped))
+    assert [record["id"] for record in kept] == list(dict.fromkeys(ids))
+    assert all(record is records[ids.index(record["id"])] for record in kept)
+    assert dropped[0] == len(ids) - len(set(ids))
+    assert list(unique_by_id([{"id": 7}, {"id": "7"}], [0])) == [{"id": 7}]  # compared as text
