@@ -105,6 +105,10 @@ class ConvosoTransientError(ConvosoError):
         self.retry_after = retry_after
 
 
+class ConvosoTaskStopped(ConvosoError):
+    """The task was told to stop while it ran (SIGTERM); not permanent, so its retries run it again."""
+
+
 def redact(error: BaseException, secret: str) -> BaseException:
     """Replace ``secret`` in ``error``'s message and text attributes with ``***``, in place.
 
@@ -148,6 +152,7 @@ __all__ = [
     "ConvosoOffsetError",
     "ConvosoPermanentError",
     "ConvosoResponseError",
+    "ConvosoTaskStopped",
     "ConvosoTransientError",
     "ConvosoValidationError",
     "redact",

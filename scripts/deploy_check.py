@@ -10,24 +10,33 @@ process. Everything listens on loopback and is stopped by PID at the end. Run it
 from __future__ import annotations
 
 import collections
-import contextlib
-import glob
 import json
-import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
+from deployment import (
+    ROOT,
+    CheckFailed,
+    Processes,
+    airflow,
+    airflow_env,
+    check,
+    free_port,
+    listening,
+    pg_bin,
+    query,
+    run_dag,
+    start_airflow,
+    start_emulator,
+    start_postgres,
+    start_redis,
+    wait_for,
+)
+
 DAG_ID = "convoso_daily_agent_report"
 CALL_CENTER_DAG_ID = "convoso_daily_call_center"
 BACKFILL_DAG_ID = "convoso_month_backfill"
@@ -49,142 +58,6 @@ with DAG(dag_id="{dag_id}", schedule=None, start_date=pendulum.datetime(2026, 1,
 """
 
 
-class CheckFailed(AssertionError):
-    pass
-
-
-def check(condition: bool, what: str) -> None:
-    if not condition:
-        raise CheckFailed(what)
-    print(f"   ok  {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_for(what: str, probe: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
-    """Poll ``probe`` until it returns a truthy value, at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(interval)
-    raise CheckFailed(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-class Processes:
-    """Every process the check starts, each in its own session, stopped by PID."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, name: str, argv: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **kwargs
-        )
-        self.started.append((name, process))
-        print(f">> started {name} (pid {process.pid})")
-        return process
-
-    def stop_all(self) -> None:
-        for name, process in reversed(self.started):
-            if process.poll() is not None:
-                continue
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGINT if name == "postgres" else signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-            # Children that left the group (Celery's pool, gunicorn workers) go with it.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            print(f">> stopped {name} (pid {process.pid}, exit {process.returncode})")
-
-
-def pg_bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    if not found:
-        raise CheckFailed(f"PostgreSQL's {name} is not installed (scripts/deploy_check.sh installs it)")
-    return found[-1]
-
-
-def start_postgres(procs: Processes, work: Path) -> int:
-    data = work / "pgdata"
-    data.mkdir()
-    shutil.chown(data, "postgres", "postgres")
-    data.chmod(0o700)
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [*as_postgres, pg_bin("initdb"), "-D", str(data), "-U", "airflow", "-A", "trust", "-E", "UTF8"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    port = free_port()
-    procs.start(
-        "postgres",
-        [*as_postgres, pg_bin("postgres"), "-D", str(data), "-p", str(port), "-k", str(data),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-        env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"},
-    )  # fmt: skip
-    import psycopg2
-
-    def ready() -> bool:
-        try:
-            psycopg2.connect(host="127.0.0.1", port=port, user="airflow", dbname="postgres").close()
-        except psycopg2.OperationalError:
-            return False
-        return True
-
-    wait_for("PostgreSQL", ready, 60)
-    conn = psycopg2.connect(host="127.0.0.1", port=port, user="airflow", dbname="postgres")
-    conn.autocommit = True
-    conn.cursor().execute("CREATE DATABASE airflow")
-    conn.close()
-    return port
-
-
-@contextlib.contextmanager
-def database(port: int) -> Iterator[Any]:
-    import psycopg2
-
-    conn = psycopg2.connect(host="127.0.0.1", port=port, user="airflow", dbname="airflow")
-    conn.autocommit = True
-    try:
-        yield conn.cursor()
-    finally:
-        conn.close()
-
-
-def query(port: int, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with database(port) as cursor:
-        cursor.execute(sql, args)
-        return list(cursor.fetchall())
-
-
-def airflow(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [str(VENV_BIN / "airflow"), *args], env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    if result.returncode != 0:
-        raise CheckFailed(f"airflow {' '.join(args[:2])} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    return result.stdout
-
-
 def write_dags(dags: Path) -> None:
     dags.mkdir()
     source = (ROOT / "example_dags" / f"{DAG_ID}.py").read_text()
@@ -195,45 +68,6 @@ def write_dags(dags: Path) -> None:
     for dag_id in (CALL_CENTER_DAG_ID, BACKFILL_DAG_ID):
         (dags / f"{dag_id}.py").write_text((ROOT / "example_dags" / f"{dag_id}.py").read_text())
     (dags / f"{BAD_DAG_ID}.py").write_text(BAD_TOKEN_DAG.format(dag_id=BAD_DAG_ID))
-
-
-def start_emulator(procs: Processes, logs: Path, name: str, token: str, *extra: str) -> str:
-    """Start an emulator process for the check's account and return its URL."""
-    started = procs.start(
-        name,
-        [sys.executable, "-u", "-m", "airflow_provider_convoso.testing.emulator", "--token", token,
-         "--today", LOGICAL_DATE[:10], "--agents", str(AGENTS), *extra],
-        env={"PATH": os.environ["PATH"]},
-    )  # fmt: skip
-    url: str = wait_for(f"the {name}'s URL", lambda: (logs / f"{name}.log").read_text().strip().splitlines()[:1], 30)[0]
-    print(f">> {name} at {url} (pid {started.pid})")
-    return url
-
-
-def run_dag(
-    env: dict[str, str],
-    port: int,
-    dag_id: str,
-    run_id: str,
-    logical_date: str | None,
-    timeout: float,
-    conf: dict[str, Any] | None = None,
-) -> str:
-    """Trigger one run and wait, at most ``timeout`` seconds, for its final state."""
-    args = ["dags", "trigger", dag_id, "-r", run_id]
-    if logical_date:
-        args += ["-l", logical_date]
-    if conf:
-        args += ["-c", json.dumps(conf)]
-    airflow(env, *args)
-
-    def finished() -> str | None:
-        rows = query(port, "SELECT state FROM dag_run WHERE run_id = %s", run_id)
-        state = rows[0][0] if rows else None
-        return state if state in ("success", "failed") else None
-
-    state: str = wait_for(f"run {run_id} of {dag_id}", finished, timeout)
-    return state
 
 
 def main() -> int:
@@ -249,53 +83,21 @@ def main() -> int:
         print(f">> working in {work}")
         pg_port = start_postgres(procs, work)
         redis_port = free_port()
-        procs.start(
-            "redis",
-            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            env={"PATH": os.environ["PATH"]},
-        )
-        wait_for("Redis", lambda: listening(redis_port), 30)
+        start_redis(procs, redis_port)
 
-        emulator_url = start_emulator(procs, logs, "emulator", token, "--data-after-requests", "1")
+        emulator_url = start_emulator(procs, "emulator", token, LOGICAL_DATE[:10], AGENTS, "--data-after-requests", "1")
         # The backfill's days have data on their first request (the daily DAG's sensor needs a
         # first poll without): a second emulator, behind its own connection.
-        backfill_url = start_emulator(procs, logs, "emulator-backfill", token, "--latency", "0.05")
-
-        from cryptography.fernet import Fernet
+        backfill_url = start_emulator(procs, "emulator-backfill", token, LOGICAL_DATE[:10], AGENTS, "--latency", "0.05")
 
         api_port = free_port()
         home = work / "airflow-home"
         output = work / "output"
-        db_url = f"postgresql+psycopg2://airflow@127.0.0.1:{pg_port}/airflow"
-        env = {
-            "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
-            "LANG": "C.UTF-8",
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(work / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
-            "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://airflow@127.0.0.1:{pg_port}/airflow",
-            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__CORE__AUTH_MANAGER": (
-                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-            ),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
-            "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
-            "AIRFLOW_VAR_CONVOSO_OUTPUT_BASE": f"file://{output}",
-            "CONVOSO_POKE_INTERVAL": "5",
-        }
+        env = airflow_env(
+            work, pg_port, redis_port, api_port,
+            AIRFLOW_VAR_CONVOSO_OUTPUT_BASE=f"file://{output}",
+            CONVOSO_POKE_INTERVAL="5",
+        )  # fmt: skip
         ports = [pg_port, redis_port, api_port]
         ports += [
             int(env[k])
@@ -313,15 +115,7 @@ def main() -> int:
         airflow(env, "connections", "add", "convoso_bad_token", "--conn-type", "convoso",
                 "--conn-host", emulator_url, "--conn-password", "not-the-token")  # fmt: skip
 
-        for name, argv in (
-            ("api-server", ["api-server", "--port", str(api_port), "--host", "127.0.0.1"]),
-            ("scheduler", ["scheduler"]),
-            ("dag-processor", ["dag-processor"]),
-            ("triggerer", ["triggerer"]),
-            ("celery-worker", ["celery", "worker", "--concurrency", "4"]),
-        ):
-            procs.start(name, [str(VENV_BIN / "airflow"), *argv], env=env)
-        wait_for("the API server", lambda: listening(api_port), 120)
+        start_airflow(procs, env, api_port)
 
         def parsed() -> bool:
             rows = query(pg_port, "SELECT dag_id FROM dag WHERE dag_id IN (%s, %s, %s, %s)", DAG_ID, BAD_DAG_ID,

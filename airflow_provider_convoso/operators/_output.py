@@ -7,11 +7,12 @@ facets are these. Imports stay light: the DAG processor imports operator modules
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 from airflow_provider_convoso.compat import asset, is_asset_alias, object_storage_path
-from airflow_provider_convoso.exceptions import ConvosoInputError
+from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoTaskStopped
 
 DEFAULT_MAX_XCOM_BYTES = 1024 * 1024
 
@@ -32,6 +33,37 @@ class RecordsOutput:
     outlets: Any
     log: Any
     _written: str | None = None
+    _extracting = False
+
+    def execute(self, context: Any) -> Any:
+        """Run the extract; while it runs, :meth:`on_kill` stops it.
+
+        :param context: the task's context.
+        :return: the records (XCom) or the summary of what was written.
+        """
+        self._extracting = True
+        try:
+            return self._execute(context)
+        finally:
+            self._extracting = False
+
+    def _execute(self, context: Any) -> Any:
+        raise NotImplementedError
+
+    def on_kill(self) -> None:
+        """Stop a running extract when the task is told to stop (SIGTERM: a worker's warm
+        shutdown, a task marked failed, a pod deleted).
+
+        Airflow calls this in the task's own thread from the signal handler; raising there
+        unwinds the extract, so its spool, temporary files, fetching thread and clients are
+        released on the way out, and the target keeps the object it had. The error is not
+        permanent: the task's retries run it again.
+
+        :raises ConvosoTaskStopped: while an extract runs.
+        """
+        if self._extracting and threading.current_thread() is threading.main_thread():
+            self._extracting = False
+            raise ConvosoTaskStopped("the task was told to stop (SIGTERM); nothing was written")
 
     def _keep_output(
         self,

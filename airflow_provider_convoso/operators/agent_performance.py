@@ -105,7 +105,7 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
 
     # -- execution ---------------------------------------------------------------------
 
-    def execute(self, context: Any) -> Any:
+    def _execute(self, context: Any) -> Any:
         from airflow_provider_convoso.output import resolve_format
         from airflow_provider_convoso.spool import BodySpool
 

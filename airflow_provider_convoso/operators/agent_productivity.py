@@ -114,7 +114,7 @@ class AgentProductivityOperator(RecordsOutput, BaseOperator):
         )
         return query.days()
 
-    def execute(self, context: Any) -> Any:
+    def _execute(self, context: Any) -> Any:
         from airflow_provider_convoso.output import resolve_format
 
         fmt = resolve_format(self.output_format, self.output_path)

@@ -75,7 +75,7 @@ class LookupTableOperator(RecordsOutput, BaseOperator):
         if "{{" not in str(table) and table not in LEADING_COLUMNS:
             raise ValueError(f"table must be one of {', '.join(LEADING_COLUMNS)}, got {table!r}")
 
-    def execute(self, context: Any) -> Any:
+    def _execute(self, context: Any) -> Any:
         from airflow_provider_convoso.output import resolve_format
 
         fmt = resolve_format(self.output_format, self.output_path)
