@@ -1,5 +1,5 @@
 # Two commands from a fresh machine: `make demo` and `make test`.
-.PHONY: demo test lint bench deploy-check browser-check clean
+.PHONY: demo test lint bench deploy-check fault-check browser-check clean
 
 demo:  ## Run the daily example DAG end to end against the emulator (no account needed).
 	bash scripts/venv.sh .venv 3.3.2 3.11 requirements/dev.txt
@@ -15,6 +15,9 @@ lint:
 
 deploy-check:  ## The daily DAG on PostgreSQL + CeleryExecutor/Redis + a separate triggerer (Airflow 3.3.2).
 	bash scripts/deploy_check.sh
+
+fault-check:  ## Kill the triggerer and the worker, restart PostgreSQL and Redis, SIGTERM an extract, mid-run.
+	bash scripts/fault_check.sh
 
 browser-check:  ## The connection form in Airflow 3.3.2's UI, in Debian's Chromium.
 	bash scripts/browser_check.sh

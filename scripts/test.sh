@@ -3,7 +3,7 @@
 # the whole suite on each Airflow/Python pair in its own virtualenv with the built wheel
 # installed (two pairs at a time: one suite keeps about 0.6 of a core busy), then the
 # browser test of the connection form (BROWSER_CHECK=0 skips it) and the
-# production-shaped deploy check (DEPLOY_CHECK=0 skips it).
+# production-shaped deploy check (DEPLOY_CHECK=0 skips it) and the fault check (FAULT_CHECK=0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Airflow/Python pairs, each frozen in constraints/airflow-AIRFLOW-pyPYTHON.txt; the
@@ -38,4 +38,9 @@ fi
 if [ "${DEPLOY_CHECK:-1}" = 1 ]; then
     echo ">> deploy check (Airflow 3.3.2, PostgreSQL, CeleryExecutor on Redis, separate triggerer)"
     bash scripts/deploy_check.sh
+fi
+
+if [ "${FAULT_CHECK:-1}" = 1 ]; then
+    echo ">> fault check (a killed triggerer and worker, restarted PostgreSQL and Redis, a SIGTERMed extract)"
+    bash scripts/fault_check.sh
 fi

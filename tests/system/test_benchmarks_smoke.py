@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# `make bench` runs on the primary pair only, so its smoke test does too.
+@pytest.mark.primary
 def test_benchmarks_smoke(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = subprocess.run(
