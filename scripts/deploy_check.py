@@ -13,6 +13,7 @@ import collections
 import json
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,8 @@ def main() -> int:
     logs = work / "process-logs"
     logs.mkdir()
     procs = Processes(logs)
+    # A SIGTERM (CI cancelled, a timeout) unwinds like an error, so every process is stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     ports: list[int] = []
     ok = False
     try:
