@@ -49,11 +49,12 @@ class ConvosoAPIError(ConvosoPermanentError):
 
 
 class ConvosoAuthError(ConvosoAPIError):
-    """The token is invalid or lacks agent-performance access (code 5001, HTTP 401/403)."""
+    """The token is invalid (code 5001, HTTP 401) or lacks the API section asked for (HTTP 403)."""
 
 
 class ConvosoInvalidFilterError(ConvosoAPIError):
-    """An ID filter named an ID the account does not have (6026, 6041, 6042, 6006, 6050)."""
+    """A filter named an ID the account does not have; each endpoint maps its own codes to the
+    parameter (agent performance: 6026, 6041, 6042, 6006, 6050; call logs: 6002, 6004, 6006, 6030)."""
 
     def __init__(
         self,
