@@ -299,7 +299,7 @@ def retry_policy(settings: ClientSettings, log: logging.Logger | logging.LoggerA
     }
 
 
-def _send(client: httpx.Client, settings: ClientSettings, query: Query, timeout: float) -> bytes:
+def _send_once(client: httpx.Client, settings: ClientSettings, query: Query, timeout: float) -> bytes:
     """One attempt, bounded by ``timeout``: connect and send by httpx's timeouts, the
     body by a deadline checked as it arrives (each read waits at most the time left)."""
     import httpx
@@ -329,7 +329,7 @@ def _send(client: httpx.Client, settings: ClientSettings, query: Query, timeout:
     return _checked(response.status_code, response.headers, content)
 
 
-async def _asend(session: aiohttp.ClientSession, settings: ClientSettings, query: Query, timeout: float) -> bytes:
+async def _asend_once(session: aiohttp.ClientSession, settings: ClientSettings, query: Query, timeout: float) -> bytes:
     """One attempt, bounded as a whole by ``timeout`` (connect, send and the whole body)."""
     import aiohttp
 

@@ -24,11 +24,11 @@ from airflow_provider_convoso.exceptions import (
     redact,
 )
 from airflow_provider_convoso.hooks._transport import (
-    _asend,
+    _asend_once,
     _check_async_proxies,
     _new_client,
     _new_session,
-    _send,
+    _send_once,
     _user_agent,
     retry_policy,
 )
@@ -355,13 +355,13 @@ class ConvosoHook(BaseHook):
         """One attempt of the sync client, bounded by ``timeout``; its errors explained."""
         client = self._sync_client()
         with self.explained():
-            return _send(client, settings, query, timeout)
+            return _send_once(client, settings, query, timeout)
 
     async def _asend(self, settings: ClientSettings, query: Query, timeout: float) -> bytes:
         """One attempt of the async client, bounded as a whole by ``timeout``; its errors explained."""
         session = await self._aclient()
         with self.explained():
-            return await _asend(session, settings, query, timeout)
+            return await _asend_once(session, settings, query, timeout)
 
     def fetch_content(self, query: Query) -> bytes:
         """Return the body of one answered call, retried.
