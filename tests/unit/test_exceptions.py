@@ -18,6 +18,7 @@ from airflow_provider_convoso.exceptions import (
     ConvosoOffsetError,
     ConvosoPermanentError,
     ConvosoResponseError,
+    ConvosoTaskStopped,
     ConvosoTransientError,
     ConvosoValidationError,
     redact,
@@ -35,6 +36,7 @@ EXAMPLES: list[ConvosoError] = [
     ConvosoOffsetError("offset", error_code=7231, text="Invalid offset value"),
     ConvosoDataQualityError("rules broken", report={"checked": 3, "rules": {}}),
     ConvosoTransientError("busy", retry_after=1.5),
+    ConvosoTaskStopped("the task was told to stop"),
 ]
 
 
