@@ -140,7 +140,7 @@ def test_the_form_shows_the_truth_and_saves_it(api_server: str, page: Any) -> No
         for hidden in ("Login", "Schema", "Port"):
             assert hidden not in labels
         assert dialog.locator("input[name=host]").get_attribute("placeholder") == "https://api.convoso.com"
-        assert "Agent Performance" in (dialog.locator("input[name=password]").get_attribute("placeholder") or "")
+        assert "API sections it can read" in (dialog.locator("input[name=password]").get_attribute("placeholder") or "")
 
         dialog.get_by_text("Extra Fields", exact=True).click()
         labels = [" ".join(text.replace("*", "").split()) for text in dialog.locator("label").all_inner_texts()]
