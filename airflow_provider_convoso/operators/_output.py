@@ -35,20 +35,16 @@ class RecordsOutput:
     _written: str | None = None
     _extracting = False
 
-    def execute(self, context: Any) -> Any:
-        """Run the extract; while it runs, :meth:`on_kill` stops it.
+    def _stoppable(self, run: Callable[[Any], Any], context: Any) -> Any:
+        """Run ``run(context)``, the operator's extract; while it runs, :meth:`on_kill` stops it.
 
-        :param context: the task's context.
-        :return: the records (XCom) or the summary of what was written.
+        Each operator's ``execute`` calls this (Airflow wraps the ``execute`` a class defines).
         """
         self._extracting = True
         try:
-            return self._execute(context)
+            return run(context)
         finally:
             self._extracting = False
-
-    def _execute(self, context: Any) -> Any:
-        raise NotImplementedError
 
     def on_kill(self) -> None:
         """Stop a running extract when the task is told to stop (SIGTERM: a worker's warm

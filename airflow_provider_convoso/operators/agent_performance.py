@@ -105,7 +105,10 @@ class AgentPerformanceOperator(QueryArguments, RecordsOutput, BaseOperator):
 
     # -- execution ---------------------------------------------------------------------
 
-    def _execute(self, context: Any) -> Any:
+    def execute(self, context: Any) -> Any:
+        return self._stoppable(self._extract_all, context)
+
+    def _extract_all(self, context: Any) -> Any:
         from airflow_provider_convoso.output import resolve_format
         from airflow_provider_convoso.spool import BodySpool
 

@@ -114,7 +114,10 @@ class AgentProductivityOperator(RecordsOutput, BaseOperator):
         )
         return query.days()
 
-    def _execute(self, context: Any) -> Any:
+    def execute(self, context: Any) -> Any:
+        return self._stoppable(self._extract_all, context)
+
+    def _extract_all(self, context: Any) -> Any:
         from airflow_provider_convoso.output import resolve_format
 
         fmt = resolve_format(self.output_format, self.output_path)

@@ -160,7 +160,10 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
             start_time=start, end_time=end, include_recordings=self.include_recordings, **filters
         )
 
-    def _execute(self, context: Any) -> Any:
+    def execute(self, context: Any) -> Any:
+        return self._stoppable(self._extract_all, context)
+
+    def _extract_all(self, context: Any) -> Any:
         from airflow_provider_convoso.endpoints.call_logs.records import spooled_records
         from airflow_provider_convoso.output import resolve_format
         from airflow_provider_convoso.spool import BodySpool

@@ -75,7 +75,10 @@ class LookupTableOperator(RecordsOutput, BaseOperator):
         if "{{" not in str(table) and table not in LEADING_COLUMNS:
             raise ValueError(f"table must be one of {', '.join(LEADING_COLUMNS)}, got {table!r}")
 
-    def _execute(self, context: Any) -> Any:
+    def execute(self, context: Any) -> Any:
+        return self._stoppable(self._extract_all, context)
+
+    def _extract_all(self, context: Any) -> Any:
         from airflow_provider_convoso.output import resolve_format
 
         fmt = resolve_format(self.output_format, self.output_path)
