@@ -27,14 +27,15 @@ from deployment import (
     airflow_env,
     check,
     free_port,
-    listening,
     pg_bin,
     query,
     run_dag,
+    show_failure,
     start_airflow,
     start_emulator,
     start_postgres,
     start_redis,
+    stop_everything,
     wait_for,
 )
 
@@ -154,18 +155,9 @@ def main() -> int:
         secret_checks(pg_port, token, home, logs, output)
         ok = True
     except CheckFailed as error:
-        print(f"\nDEPLOY CHECK FAILED: {error}", file=sys.stderr)
-        for log in sorted(logs.glob("*.log")):
-            tail = log.read_text(errors="replace").splitlines()[-15:]
-            print(f"--- last lines of {log.name}:\n" + "\n".join(tail), file=sys.stderr)
+        show_failure("DEPLOY CHECK", error, logs)
     finally:
-        procs.stop_all()
-        still = [port for port in ports if listening(port)]
-        if still:
-            print(f"DEPLOY CHECK FAILED: ports still listening after stop: {still}", file=sys.stderr)
-            ok = False
-        else:
-            print(f"   ok  nothing left listening on the {len(ports)} ports the check used")
+        ok = stop_everything(procs, ports, "DEPLOY CHECK") and ok
     if ok:
         shutil.rmtree(work, ignore_errors=True)
         print("\nDeploy check passed.")

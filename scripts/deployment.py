@@ -290,3 +290,22 @@ def start_airflow(procs: Processes, env: dict[str, str], api_port: int) -> None:
     for name, argv in components(api_port).items():
         procs.start(name, [str(VENV_BIN / "airflow"), *argv], env=env)
     wait_for("the API server", lambda: listening(api_port), 120)
+
+
+def show_failure(check_name: str, error: Exception, logs: Path) -> None:
+    """Print why a check failed and the last lines of every process's log."""
+    print(f"\n{check_name} FAILED: {error}", file=sys.stderr)
+    for log in sorted(logs.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+        print(f"--- last lines of {log.name}:\n" + "\n".join(tail), file=sys.stderr)
+
+
+def stop_everything(procs: Processes, ports: list[int], check_name: str) -> bool:
+    """Stop every process the check started and tell whether nothing is left listening."""
+    procs.stop_all()
+    still = [port for port in ports if listening(port)]
+    if still:
+        print(f"{check_name} FAILED: ports still listening after stop: {still}", file=sys.stderr)
+        return False
+    print(f"   ok  nothing left listening on the {len(ports)} ports the check used")
+    return True

@@ -40,10 +40,12 @@ from deployment import (
     free_port,
     listening,
     query,
+    show_failure,
     start_airflow,
     start_emulator,
     start_postgres,
     start_redis,
+    stop_everything,
     wait_for,
 )
 
@@ -224,16 +226,9 @@ def main() -> int:
         report.append(extract_terminated(fault, output, tmp))
         ok = True
     except CheckFailed as error:
-        print(f"\nFAULT CHECK FAILED: {error}", file=sys.stderr)
-        for log in sorted(logs.glob("*.log")):
-            tail = log.read_text(errors="replace").splitlines()[-15:]
-            print(f"--- last lines of {log.name}:\n" + "\n".join(tail), file=sys.stderr)
+        show_failure("FAULT CHECK", error, logs)
     finally:
-        procs.stop_all()
-        still = [port for port in ports if listening(port)]
-        if still:
-            print(f"FAULT CHECK FAILED: ports still listening after stop: {still}", file=sys.stderr)
-            ok = False
+        ok = stop_everything(procs, ports, "FAULT CHECK") and ok
     print("\n== faults ==")
     for line in report:
         print(line)
