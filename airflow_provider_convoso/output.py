@@ -169,10 +169,6 @@ def _write_csv(
     return rows, missing
 
 
-#: The column kinds a record type may fix for Parquet (``kinds``), and their Arrow types.
-KINDS = ("date", "int", "float", "string")
-
-
 def _arrow_type(pa: Any, column: str, values: list[Any], kinds: Mapping[str, str] = _NO_KINDS) -> Any:
     """A normalized column's Arrow type: fixed by ``kinds`` for the record type's own fields, else inferred."""
     kind = kinds.get(column)

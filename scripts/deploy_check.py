@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import collections
 import json
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from deployment import (
     ROOT,
     CheckFailed,
-    Processes,
     airflow,
     airflow_env,
     check,
     free_port,
+    new_workspace,
     pg_bin,
     query,
     run_dag,
@@ -73,14 +70,7 @@ def write_dags(dags: Path) -> None:
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="convoso-deploy-"))
-    work.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data folder
-    token = "deploy-" + secrets.token_hex(20)
-    logs = work / "process-logs"
-    logs.mkdir()
-    procs = Processes(logs)
-    # A SIGTERM (CI cancelled, a timeout) unwinds like an error, so every process is stopped.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    work, token, logs, procs = new_workspace("deploy")
     ports: list[int] = []
     ok = False
     try:

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -191,6 +192,32 @@ def airflow(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def trigger_dag(
+    env: dict[str, str], dag_id: str, run_id: str, logical_date: str | None, conf: dict[str, Any] | None = None
+) -> None:
+    """Trigger one run through the CLI."""
+    args = ["dags", "trigger", dag_id, "-r", run_id]
+    if logical_date:
+        args += ["-l", logical_date]
+    if conf:
+        args += ["-c", json.dumps(conf)]
+    airflow(env, *args)
+
+
+def wait_dag(port: int, run_id: str, timeout: float, while_waiting: Callable[[], None] | None = None) -> str:
+    """Wait, at most ``timeout`` seconds, for a run's final state; ``while_waiting`` runs on each poll."""
+
+    def finished() -> str | None:
+        if while_waiting is not None:
+            while_waiting()
+        rows = query(port, "SELECT state FROM dag_run WHERE run_id = %s", run_id)
+        state = rows[0][0] if rows else None
+        return state if state in ("success", "failed") else None
+
+    state: str = wait_for(f"run {run_id}", finished, timeout)
+    return state
+
+
 def run_dag(
     env: dict[str, str],
     port: int,
@@ -201,20 +228,8 @@ def run_dag(
     conf: dict[str, Any] | None = None,
 ) -> str:
     """Trigger one run and wait, at most ``timeout`` seconds, for its final state."""
-    args = ["dags", "trigger", dag_id, "-r", run_id]
-    if logical_date:
-        args += ["-l", logical_date]
-    if conf:
-        args += ["-c", json.dumps(conf)]
-    airflow(env, *args)
-
-    def finished() -> str | None:
-        rows = query(port, "SELECT state FROM dag_run WHERE run_id = %s", run_id)
-        state = rows[0][0] if rows else None
-        return state if state in ("success", "failed") else None
-
-    state: str = wait_for(f"run {run_id} of {dag_id}", finished, timeout)
-    return state
+    trigger_dag(env, dag_id, run_id, logical_date, conf)
+    return wait_dag(port, run_id, timeout)
 
 
 def start_emulator(procs: Processes, name: str, token: str, today: str, agents: int, *extra: str) -> str:
@@ -309,3 +324,17 @@ def stop_everything(procs: Processes, ports: list[int], check_name: str) -> bool
         return False
     print(f"   ok  nothing left listening on the {len(ports)} ports the check used")
     return True
+
+
+def new_workspace(prefix: str) -> tuple[Path, str, Path, Processes]:
+    """Make a check's working folder, token, log folder and process list; a SIGTERM to the
+    check (CI cancelled, a timeout) then unwinds like an error, so every process is stopped.
+
+    :return: ``(work, token, logs, procs)``.
+    """
+    work = Path(tempfile.mkdtemp(prefix=f"convoso-{prefix}-"))
+    work.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data folder
+    logs = work / "process-logs"
+    logs.mkdir()
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    return work, f"{prefix}-" + secrets.token_hex(20), logs, Processes(logs)

@@ -21,11 +21,9 @@ Run it with ``make fault-check`` (``scripts/fault_check.sh`` installs what it ne
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +37,7 @@ from deployment import (
     check,
     free_port,
     listening,
+    new_workspace,
     query,
     show_failure,
     start_airflow,
@@ -46,6 +45,8 @@ from deployment import (
     start_postgres,
     start_redis,
     stop_everything,
+    trigger_dag,
+    wait_dag,
     wait_for,
 )
 
@@ -95,46 +96,32 @@ EXTRACTS = ("call_logs", "backfill")
 
 
 class Fault:
-    """One fault's deployment handles and its report line."""
+    """The deployment's handles a fault needs."""
 
-    def __init__(self, procs: Processes, env: dict[str, str], pg_port: int, work: Path) -> None:
-        self.procs, self.env, self.pg_port, self.work = procs, env, pg_port, work
-        self.lines: list[str] = []
+    def __init__(self, procs: Processes, env: dict[str, str], pg_port: int, redis_port: int) -> None:
+        self.procs, self.env, self.pg_port, self.redis_port = procs, env, pg_port, redis_port
 
     def trigger(self, dag_id: str, run_id: str, conf: dict[str, Any] | None = None) -> float:
         """Trigger a run; return when it was asked for (the CLI itself takes seconds)."""
-        import json
-
-        # The extract DAG's runs have no logical date (they read fixed days), so it runs many times.
-        args = ["dags", "trigger", dag_id, "-r", run_id, *(["-l", LOGICAL_DATE] if dag_id == "fault_sensors" else [])]
-        if conf:
-            args += ["-c", json.dumps(conf)]
         asked = time.monotonic()
-        airflow(self.env, *args)
+        # The extract DAG's runs have no logical date (they read fixed days), so it runs many times.
+        trigger_dag(self.env, dag_id, run_id, LOGICAL_DATE if dag_id == "fault_sensors" else None, conf)
         return asked
 
     def states(self, run_id: str) -> dict[str, tuple[str | None, int]]:
         rows = query(self.pg_port, "SELECT task_id, state, try_number FROM task_instance WHERE run_id = %s", run_id)
         return {task: (state, tries) for task, state, tries in rows}
 
-    def run_state(self, run_id: str) -> str | None:
-        rows = query(self.pg_port, "SELECT state FROM dag_run WHERE run_id = %s", run_id)
-        return rows[0][0] if rows else None
-
     def finish(self, run_id: str, timeout: float, supervise: bool = False) -> str:
         """Wait for the run's final state; with ``supervise``, start again any component that exited."""
 
-        def done() -> str | None:
-            if supervise:
-                for name in self.procs.exited():
-                    if name not in ("postgres", "redis") and not name.startswith("emulator"):
-                        print(f">> {name} exited; starting it again (a supervisor's job)")
-                        self.procs.restart(name)
-            state = self.run_state(run_id)
-            return state if state in ("success", "failed") else None
+        def restart_exited() -> None:
+            for name in self.procs.exited():
+                if name not in ("postgres", "redis") and not name.startswith("emulator"):
+                    print(f">> {name} exited; starting it again (a supervisor's job)")
+                    self.procs.restart(name)
 
-        state: str = wait_for(f"run {run_id}", done, timeout)
-        return state
+        return wait_dag(self.pg_port, run_id, timeout, restart_exited if supervise else None)
 
     def until(self, what: str, probe: Callable[[], Any], timeout: float = 120) -> Any:
         return wait_for(what, probe, timeout, interval=0.2)
@@ -156,17 +143,10 @@ def leftovers(folder: Path, tmp: Path) -> list[str]:
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="convoso-faults-"))
-    work.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data folder
-    token = "faults-" + secrets.token_hex(20)
-    logs = work / "process-logs"
-    logs.mkdir()
+    work, token, logs, procs = new_workspace("faults")
     tmp = work / "tmp"
     tmp.mkdir()
     output = work / "output"
-    procs = Processes(logs)
-    # A SIGTERM (CI cancelled, a timeout) unwinds like an error, so every process is stopped.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     ports: list[int] = []
     report: list[str] = []
     ok = False
@@ -212,7 +192,7 @@ def main() -> int:
         )
         for dag_id in ("fault_sensors", "fault_extract"):
             airflow(env, "dags", "unpause", dag_id)
-        fault = Fault(procs, env, pg_port, work)
+        fault = Fault(procs, env, pg_port, redis_port)
 
         print(">> a clean run of the extracts, for the reference outputs")
         fault.trigger("fault_extract", "clean", {"out": f"file://{output / 'clean'}"})
@@ -316,11 +296,7 @@ def restarted(fault: Fault, output: Path, tmp: Path, name: str) -> str:
     injected = time.monotonic() - start
     fault.procs.kill(name, signal.SIGINT if name == "postgres" else signal.SIGTERM)
     fault.procs.restart(name)
-    port = (
-        fault.pg_port
-        if name == "postgres"
-        else int(fault.env["AIRFLOW__CELERY__BROKER_URL"].rsplit(":", 1)[1].split("/")[0])
-    )
+    port = fault.pg_port if name == "postgres" else fault.redis_port
     wait_for(f"{name} to listen again", lambda: listening(port), 60)
     state = fault.finish(run_id, 300, supervise=True)
     states = fault.states(run_id)
