@@ -106,6 +106,11 @@ class ConvosoTransientError(ConvosoError):
         self.retry_after = retry_after
 
 
+class ConvosoDownloadError(ConvosoError):
+    """More downloads failed than the task allows (``max_failed``); not permanent: a retry
+    downloads only what is still missing."""
+
+
 class ConvosoTaskStopped(ConvosoError):
     """The task was told to stop while it ran (SIGTERM); not permanent, so its retries run it again."""
 

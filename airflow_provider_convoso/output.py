@@ -16,6 +16,7 @@ import io
 import json
 import operator
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -462,6 +463,12 @@ def write_atomically(path: ObjectStoragePath, data: bytes) -> None:
     """Write ``data`` so that ``path`` holds the previous object, or none, until it is complete."""
     with _atomic(path) as handle:
         handle.write(data)
+
+
+def copy_atomically(source: Path, path: ObjectStoragePath) -> None:
+    """Copy a local file to ``path`` so that ``path`` holds the previous object, or none, until it is complete."""
+    with _atomic(path) as handle, open(source, "rb") as readable:
+        shutil.copyfileobj(readable, handle, 1024 * 1024)
 
 
 def write_records(

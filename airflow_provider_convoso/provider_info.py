@@ -15,8 +15,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-convoso",
         "name": "Convoso",
-        "description": "Convoso call-center API (agent performance, call logs, agent productivity, lookup tables): "
-        "hook, extract operators, sensor and trigger.",
+        "description": "Convoso call-center API (agent performance, call logs, agent productivity, lookup tables, "
+        "leads, call recordings): hook, extract operators, sensor and trigger.",
         "versions": [__version__],
         "integrations": [
             {
@@ -33,6 +33,8 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_convoso.operators.agent_performance",
                     "airflow_provider_convoso.operators.agent_productivity",
                     "airflow_provider_convoso.operators.call_logs",
+                    "airflow_provider_convoso.operators.call_recordings",
+                    "airflow_provider_convoso.operators.leads",
                     "airflow_provider_convoso.operators.lookups",
                 ],
             }

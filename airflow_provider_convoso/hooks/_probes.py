@@ -43,6 +43,13 @@ def _users(content: bytes, query: Query) -> str:
     return "users"
 
 
+def _leads(content: bytes, query: Query) -> str:
+    from airflow_provider_convoso.endpoints.leads.records import page_keys
+
+    page_keys(content, query.to_params())
+    return "leads"
+
+
 def probes(today: dt.date) -> list[Probe]:
     """Return one minimal read of each API section this provider uses, agent performance first.
 
@@ -52,6 +59,7 @@ def probes(today: dt.date) -> list[Probe]:
     from airflow_provider_convoso.endpoints.agent_performance import AgentPerformanceQuery
     from airflow_provider_convoso.endpoints.agent_productivity import AgentProductivityQuery
     from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery
+    from airflow_provider_convoso.endpoints.leads.query import LeadsQuery
     from airflow_provider_convoso.endpoints.lookups import UsersQuery
 
     start = f"{today.isoformat()} 00:00:00"
@@ -61,6 +69,7 @@ def probes(today: dt.date) -> list[Probe]:
         ("call logs", CallLogsQuery.from_inputs(start_time=start, end_time=start, limit=1), _call_logs),
         ("agent productivity", productivity, _agent_productivity),
         ("users", UsersQuery.from_inputs(limit=1), _users),
+        ("leads", LeadsQuery.from_inputs(updated_at_start_date=start, updated_at_end_date=start, limit=1), _leads),
     ]
 
 

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from airflow_provider_convoso import __version__
 from airflow_provider_convoso.compat import AIRFLOW_VERSION
 from airflow_provider_convoso.exceptions import (
+    ConvosoAuthError,
     ConvosoError,
     ConvosoInputError,
     ConvosoResponseError,
@@ -149,10 +150,20 @@ def _ssl_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def _checked(status_code: int, headers: Mapping[str, str], content: bytes) -> bytes:
-    """The body of a normal answer; a status that is not one raises its typed error."""
+def _checked(status_code: int, headers: Mapping[str, str], content: bytes, endpoint: str) -> bytes:
+    """The body of a normal answer; a status that is not one raises its typed error.
+
+    A 403 names the endpoint: tokens carry a list of API sections, and a token without this
+    one is refused here while it reads others.
+    """
     from airflow_provider_convoso.wire.envelope import check_status
 
+    if status_code == 403:
+        raise ConvosoAuthError(
+            f"the auth token may not read {endpoint.lstrip('/')} (HTTP 403 Forbidden): tick that API section "
+            "in the token's Access column (Convoso: Admin > Authorization Tokens)",
+            error_code=403,
+        )
     check_status(status_code, headers, content)
     return content
 
@@ -326,7 +337,7 @@ def _send_once(client: httpx.Client, settings: ClientSettings, query: Query, tim
         failure = error
     if failure is not None:
         raise failure  # raised outside the except block: no __context__ to the request
-    return _checked(response.status_code, response.headers, content)
+    return _checked(response.status_code, response.headers, content, query.endpoint)
 
 
 async def _asend_once(session: aiohttp.ClientSession, settings: ClientSettings, query: Query, timeout: float) -> bytes:
@@ -354,4 +365,4 @@ async def _asend_once(session: aiohttp.ClientSession, settings: ClientSettings, 
         failure = error
     if failure is not None:
         raise failure
-    return _checked(status, headers, content)
+    return _checked(status, headers, content, query.endpoint)

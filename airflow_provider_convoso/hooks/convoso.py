@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 
     from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery
     from airflow_provider_convoso.endpoints.call_logs.reader import CallLogStats
+    from airflow_provider_convoso.endpoints.leads.query import LeadsQuery
+    from airflow_provider_convoso.endpoints.leads.reader import LeadStats
+    from airflow_provider_convoso.endpoints.recordings import Recording
     from airflow_provider_convoso.settings import ClientSettings
     from airflow_provider_convoso.spool import BodySpool
 
@@ -603,6 +606,75 @@ class ConvosoHook(BaseHook):
                     max_concurrency=clamp_concurrency(max_concurrency, self.log),
                     log=self.log,
                 )
+
+    def read_leads(self, query: LeadsQuery, spool: BodySpool) -> LeadStats:
+        """Read every lead updated inside a window into ``spool``, complete while leads change.
+
+        See :func:`airflow_provider_convoso.endpoints.leads.reader.read_changes`; the pages share one client.
+
+        :param query: the window of update times, filters and page size.
+        :param spool: where each page's body goes, in read order.
+        :return: what was read, with the last page each lead was in.
+        """
+        from airflow_provider_convoso.endpoints.leads.reader import read_changes
+
+        with self._call(), self.explained():  # one client for every page
+            return read_changes(self.fetch_content, query, spool, log=self.log)
+
+    def iter_leads(
+        self,
+        updated_start: str,
+        updated_end: str,
+        *,
+        custom_fields: dict[str, str] | None = None,
+        stats: dict[str, Any] | None = None,
+        **filters: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every lead updated inside an account-local window, typed, each ``id`` once (its newest copy).
+
+        :param updated_start: local ``YYYY-MM-DD HH:MM:SS``.
+        :param updated_end: local ``YYYY-MM-DD HH:MM:SS`` (included).
+        :param custom_fields: ``field_N`` -> column name.
+        :param stats: receives ``pages``, ``re_reads`` and ``duplicates_dropped``.
+        :param filters: ``list_id``, ``status``, ``user_id``, ... one value each.
+        :return: the leads, in update order.
+        """
+        from airflow_provider_convoso.endpoints.leads.query import LeadsQuery
+        from airflow_provider_convoso.endpoints.leads.reader import iter_leads
+
+        query = LeadsQuery.from_inputs(updated_at_start_date=updated_start, updated_at_end_date=updated_end, **filters)
+        with self.explained():
+            yield from iter_leads(
+                lambda spool: self.read_leads(query, spool), self.settings.timezone, custom_fields, stats
+            )
+
+    def download_recordings(
+        self, recordings: list[Recording], store: Any, *, max_concurrency: int = 8, max_file_bytes: int
+    ) -> list[dict[str, Any]]:
+        """Download each recording through its bearer link and hand the file to ``store``.
+
+        See :func:`airflow_provider_convoso.endpoints.recordings.download_all`: the links are
+        fetched with no token (they need none, and the token is not theirs to see), retried
+        under the connection's policy, never logged; bodies stream to temporary files capped
+        at ``max_file_bytes``.
+
+        :param recordings: what to download (skipped ones included: they get their line).
+        :param store: ``store(recording, local_file) -> uri`` puts one accepted file in place.
+        :param max_concurrency: downloads in flight at once (at most :data:`MAX_CONCURRENCY`).
+        :param max_file_bytes: the largest recording accepted.
+        :return: one manifest line per recording.
+        """
+        from airflow_provider_convoso.endpoints.recordings import download_all
+        from airflow_provider_convoso.hooks._downloads import Downloader
+
+        settings = self.settings
+        workers = clamp_concurrency(max_concurrency, self.log)
+
+        async def run() -> list[dict[str, Any]]:
+            async with Downloader(settings, self.log, workers, max_file_bytes) as downloader:
+                return await download_all(recordings, downloader.fetch, store, max_concurrency=workers, log=self.log)
+
+        return asyncio.run(run())
 
     def fingerprint(self, query: Query) -> tuple[int, str]:
         """Count the rows of one call and digest them, typed a batch at a time, none kept.

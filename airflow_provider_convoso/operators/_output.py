@@ -103,18 +103,24 @@ class RecordsOutput:
         self._wrote(context, uri)
         return {"path": uri, "format": fmt, "rows": rows, "bytes": size, **digest.summary()}
 
-    def _storage_path(self) -> Any:
-        """The output location, resolved before any request so a bad path fails first."""
+    def _storage_path(self, *, folder: bool = False) -> Any:
+        """The output location, resolved before any request so a bad path fails first: a
+        file, or with ``folder`` a folder or prefix (a trailing ``/`` allowed)."""
         from airflow_provider_convoso.output import check_output_path
 
-        check_output_path(str(self.output_path))
+        text = str(self.output_path).strip()
+        text = text.rstrip("/") if folder else text
+        check_output_path(text)
         try:
-            path = object_storage_path(str(self.output_path), self.output_conn_id or None)
+            path = object_storage_path(text, self.output_conn_id or None)
             path.fs  # noqa: B018 - 2.11 resolves the filesystem lazily; resolve it now
         except ValueError as error:
             raise ConvosoInputError(f"output_path {self.output_path!r} is not usable: {error}") from None
-        if path.protocol in ("", "file", "local") and path.is_dir():
+        local = path.protocol in ("", "file", "local")
+        if local and not folder and path.is_dir():
             raise ConvosoInputError(f"output_path {self.output_path!r} is an existing folder, not a file")
+        if local and folder and path.is_file():
+            raise ConvosoInputError(f"output_path {self.output_path!r} is an existing file, not a folder")
         return path
 
     def _to_xcom(self, records: list[dict[str, Any]], measured: XComSize | None = None) -> list[dict[str, Any]]:

@@ -47,7 +47,62 @@ CALL_LOG_COLUMNS: tuple[str, ...] = (
 )
 
 
-class CallLogsOperator(RecordsOutput, BaseOperator):
+class CallWindow:
+    """A window of account-local call time and the call-log filters, kept by an operator that
+    reads call logs (``CallLogsOperator``, ``CallRecordingsOperator``)."""
+
+    date: Any
+    start_time: Any
+    end_time: Any
+    lookback: dt.timedelta | float | None
+    include_recordings: bool
+    max_concurrency: int
+
+    def _keep_window(
+        self,
+        date: Any,
+        start_time: Any,
+        end_time: Any,
+        lookback: dt.timedelta | float | None,
+        filters: dict[str, Any],
+        max_concurrency: int,
+    ) -> None:
+        """Keep the window arguments, refusing what no rendering can fix."""
+        self.date = date
+        self.start_time = start_time
+        self.end_time = end_time
+        for name, value in filters.items():
+            setattr(self, name, value)
+        self.lookback = lookback
+        self.max_concurrency = max_concurrency
+        if date is not None and (start_time is not None or end_time is not None):
+            raise ValueError("give date, or start_time and end_time, not both")
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be a positive integer, got {max_concurrency!r}")
+        seconds = lookback.total_seconds() if isinstance(lookback, dt.timedelta) else lookback
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0):
+            raise ValueError(f"lookback must be a non-negative timedelta or number of seconds, got {lookback!r}")
+
+    def query(self, timezone: str) -> CallLogsQuery:
+        """Return the first page's query: the window (lookback applied) and the filters.
+
+        :param timezone: the account's zone.
+        :return: the query.
+        """
+        from airflow_provider_convoso.endpoints.call_logs.query import window_query
+
+        return window_query(
+            date=self.date,
+            start_time=self.start_time,
+            end_time=self.end_time,
+            lookback=self.lookback,
+            timezone=timezone,
+            include_recordings=self.include_recordings,
+            filters={name: getattr(self, name) for name in CALL_LOG_FILTERS},
+        )
+
+
+class CallLogsOperator(CallWindow, RecordsOutput, BaseOperator):
     """Pull every call of a window from Convoso's call logs (``log/retrieve``).
 
     The window is a local day of the account (``date``, in the connection's ``timezone``)
@@ -115,50 +170,9 @@ class CallLogsOperator(RecordsOutput, BaseOperator):
         filters = {name: kwargs.pop(name, None) for name in CALL_LOG_FILTERS}
         super().__init__(**kwargs)
         self.convoso_conn_id = convoso_conn_id
-        self.date = date
-        self.start_time = start_time
-        self.end_time = end_time
-        for name, value in filters.items():
-            setattr(self, name, value)
-        self.lookback = lookback
         self.include_recordings = include_recordings
-        self.max_concurrency = max_concurrency
+        self._keep_window(date, start_time, end_time, lookback, filters, max_concurrency)
         self._keep_output(output_path, output_conn_id, output_format, max_xcom_bytes, csv_escape_formulas)
-        if date is not None and (start_time is not None or end_time is not None):
-            raise ValueError("give date, or start_time and end_time, not both")
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be a positive integer, got {max_concurrency!r}")
-        seconds = lookback.total_seconds() if isinstance(lookback, dt.timedelta) else lookback
-        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0):
-            raise ValueError(f"lookback must be a non-negative timedelta or number of seconds, got {lookback!r}")
-
-    def query(self, timezone: str) -> CallLogsQuery:
-        """Return the first page's query: the window (lookback applied) and the filters.
-
-        :param timezone: the account's zone.
-        :return: the query.
-        """
-        from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery, day_window, local_window
-        from airflow_provider_convoso.exceptions import ConvosoInputError
-        from airflow_provider_convoso.wire.query import parse_date
-
-        if self.date is not None:
-            day = parse_date("date", self.date)
-            if day is None:
-                raise ConvosoInputError("date is empty")
-            start, end = day_window(day)
-        elif self.start_time is not None and self.end_time is not None:
-            start, end = local_window(self.start_time, self.end_time, timezone)
-        else:
-            raise ConvosoInputError("CallLogsOperator needs date, or both start_time and end_time")
-        if self.lookback:
-            seconds = self.lookback.total_seconds() if isinstance(self.lookback, dt.timedelta) else self.lookback
-            earlier = dt.datetime.fromisoformat(start) - dt.timedelta(seconds=seconds)
-            start = earlier.replace(microsecond=0).isoformat(sep=" ")
-        filters = {name: getattr(self, name) for name in CALL_LOG_FILTERS}
-        return CallLogsQuery.from_inputs(
-            start_time=start, end_time=end, include_recordings=self.include_recordings, **filters
-        )
 
     def execute(self, context: Any) -> Any:
         return self._stoppable(self._extract_all, context)

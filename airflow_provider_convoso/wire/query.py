@@ -137,6 +137,21 @@ def _search_text(name: str, value: Any) -> str | None:
     return text or None
 
 
+def single_values(names: tuple[str, ...], inputs: Mapping[str, Any]) -> dict[str, str | None]:
+    """Check an endpoint's single-value filters: search text each, never a comma-separated list.
+
+    :param names: the endpoint's filter names.
+    :param inputs: the query's inputs.
+    :return: name -> the text, ``None`` when unset.
+    :raises ConvosoInputError: a value that is not text, or a list.
+    """
+    filters = {name: _search_text(name, inputs.get(name)) for name in names}
+    for name, value in filters.items():
+        if value is not None and "," in value:
+            raise ConvosoInputError(f"{name} takes one value (the service documents no lists), got {value!r}")
+    return filters
+
+
 def _page_number(name: str, value: Any, *, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConvosoInputError(f"{name} must be a non-negative integer, got {value!r}")

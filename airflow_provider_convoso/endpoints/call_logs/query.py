@@ -1,53 +1,25 @@
-"""The request model of ``log/retrieve`` (call logs), and windows of account-local time.
+"""The request model of ``log/retrieve`` (call logs), and halving a window of it.
 
-Times are the account's local wall-clock strings (``YYYY-MM-DD HH:MM:SS``, no offset): a
-day's window is ``00:00:00``-``23:59:59`` of the local date whatever its length (23 or 25
-hours on a DST change), and aware datetimes are converted into the account's zone by
-:func:`local_window`.
+Times are account-local text (:mod:`airflow_provider_convoso.wire.local_time`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from airflow_provider_convoso.endpoints.call_logs import FILTERS
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
-from airflow_provider_convoso.wire.query import Query, _page_number, _search_text
+from airflow_provider_convoso.wire.local_time import LOCAL_FORMAT, local_time_text
+from airflow_provider_convoso.wire.query import Query, _page_number, single_values
 
 #: Call logs (log/retrieve): code -> the filter it rejects.
 FILTER_ERROR_CODES: dict[int, str] = {6002: "list_id", 6004: "campaign_id", 6006: "user_id", 6030: "queue_id"}
 
 #: A window narrower than this that still holds too many rows is an error, not split again.
 MIN_WINDOW = dt.timedelta(minutes=1)
-
-
-_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-_LOCAL_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
-
-
-def local_time_text(name: str, value: Any) -> str:
-    """Account-local ``YYYY-MM-DD HH:MM:SS`` from such a string or a naive datetime.
-
-    An aware datetime is refused here: the caller converts it to the account's zone first.
-    """
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            raise ConvosoInputError(f"{name} is time-zone aware; convert it to the account's time zone first")
-        return value.replace(microsecond=0).isoformat(sep=" ")
-    if isinstance(value, str) and _LOCAL_TIME_RE.fullmatch(value.strip()):
-        try:
-            dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            pass
-        else:
-            return value.strip()
-    raise ConvosoInputError(f"{name} must be a local time in YYYY-MM-DD HH:MM:SS format, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,10 +61,7 @@ class CallLogsQuery(Query):
         end = local_time_text("end_time", inputs.get("end_time"))
         if start > end:
             raise ConvosoInputError(f"start_time {start} is later than end_time {end}")
-        filters = {name: _search_text(name, inputs.get(name)) for name in FILTERS}
-        for name, value in filters.items():
-            if value is not None and "," in value:
-                raise ConvosoInputError(f"{name} takes one value (the service documents no lists), got {value!r}")
+        filters = single_values(FILTERS, inputs)
         recordings = inputs.get("include_recordings", "0")
         if recordings not in (True, False, 0, 1, "0", "1"):
             raise ConvosoInputError(f"include_recordings must be true or false, got {recordings!r}")
@@ -127,56 +96,6 @@ class CallLogsQuery(Query):
         return dataclasses.replace(self, start_time=start_time, end_time=end_time, offset=0)
 
 
-def day_window(day: dt.date) -> tuple[str, str]:
-    """Return the local window of a whole day: ``00:00:00`` to ``23:59:59``.
-
-    :param day: the account-local date.
-    :return: ``(start_time, end_time)``.
-    """
-    return f"{day.isoformat()} 00:00:00", f"{day.isoformat()} 23:59:59"
-
-
-def local_window(start: Any, end: Any, timezone: str) -> tuple[str, str]:
-    """Turn the bounds a task has into account-local text.
-
-    Aware datetimes (a data interval) are converted into ``timezone``; naive datetimes and
-    ``YYYY-MM-DD HH:MM:SS`` strings are taken as account-local already.
-
-    :param start: the first instant.
-    :param end: the last instant (inclusive: second precision).
-    :param timezone: the account's IANA zone.
-    :return: ``(start_time, end_time)``.
-    """
-    import zoneinfo
-
-    zone = zoneinfo.ZoneInfo(timezone)
-
-    def local(name: str, value: Any) -> str:
-        if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            value = value.astimezone(zone).replace(tzinfo=None)
-        if isinstance(value, dt.datetime):
-            return value.replace(microsecond=0).strftime(_FORMAT)
-        if isinstance(value, str):
-            return value.strip()
-        raise ConvosoInputError(f"{name} must be a datetime or a YYYY-MM-DD HH:MM:SS string, got {value!r}")
-
-    return local("start_time", start), local("end_time", end)
-
-
-def local_day(instant: dt.datetime, timezone: str) -> dt.date:
-    """Return the account-local date of an aware instant (a run's logical date).
-
-    :param instant: an aware datetime.
-    :param timezone: the account's IANA zone.
-    :return: the date there.
-    """
-    import zoneinfo
-
-    if instant.tzinfo is None:
-        raise ConvosoInputError("the instant must be time-zone aware")
-    return instant.astimezone(zoneinfo.ZoneInfo(timezone)).date()
-
-
 def halve(start_time: str, end_time: str) -> list[tuple[str, str]]:
     """Split a local window in two at its wall-clock middle; the halves meet at ``:59``/``:00``.
 
@@ -185,8 +104,8 @@ def halve(start_time: str, end_time: str) -> list[tuple[str, str]]:
     :return: the two halves.
     :raises ConvosoResponseError: a window under a minute, which cannot be split usefully.
     """
-    start = dt.datetime.strptime(start_time, _FORMAT)
-    end = dt.datetime.strptime(end_time, _FORMAT)
+    start = dt.datetime.strptime(start_time, LOCAL_FORMAT)
+    end = dt.datetime.strptime(end_time, LOCAL_FORMAT)
     if end - start < MIN_WINDOW:
         raise ConvosoResponseError(
             f"the call-log window {start_time} - {end_time} is under a minute and still holds more rows than "
@@ -194,4 +113,47 @@ def halve(start_time: str, end_time: str) -> list[tuple[str, str]]:
         )
     middle = start + (end - start) / 2
     middle = middle.replace(microsecond=0)
-    return [(start_time, middle.strftime(_FORMAT)), ((middle + dt.timedelta(seconds=1)).strftime(_FORMAT), end_time)]
+    after = (middle + dt.timedelta(seconds=1)).strftime(LOCAL_FORMAT)
+    return [(start_time, middle.strftime(LOCAL_FORMAT)), (after, end_time)]
+
+
+def window_query(
+    *,
+    date: Any,
+    start_time: Any,
+    end_time: Any,
+    lookback: dt.timedelta | float | None,
+    timezone: str,
+    include_recordings: bool,
+    filters: Mapping[str, Any],
+) -> CallLogsQuery:
+    """Return the first page's query of a task's window: a local ``date``, or ``start_time``
+    and ``end_time`` (aware ones converted into ``timezone``), ``lookback`` earlier.
+
+    :param date: an account-local day, or ``None``.
+    :param start_time: the window's start, with ``end_time``.
+    :param end_time: the window's end (included).
+    :param lookback: how much earlier to start (``timedelta`` or seconds).
+    :param timezone: the account's zone.
+    :param include_recordings: ask for each call's recordings.
+    :param filters: the single-value filters.
+    :return: the query.
+    :raises ConvosoInputError: no window, or a bad value.
+    """
+    from airflow_provider_convoso.wire.local_time import day_window, local_window
+    from airflow_provider_convoso.wire.query import parse_date
+
+    if date is not None:
+        day = parse_date("date", date)
+        if day is None:
+            raise ConvosoInputError("date is empty")
+        start, end = day_window(day)
+    elif start_time is not None and end_time is not None:
+        start, end = local_window(start_time, end_time, timezone)
+    else:
+        raise ConvosoInputError("give date, or both start_time and end_time")
+    if lookback:
+        seconds = lookback.total_seconds() if isinstance(lookback, dt.timedelta) else lookback
+        earlier = dt.datetime.fromisoformat(start) - dt.timedelta(seconds=seconds)
+        start = earlier.replace(microsecond=0).isoformat(sep=" ")
+    return CallLogsQuery.from_inputs(start_time=start, end_time=end, include_recordings=include_recordings, **filters)

@@ -15,7 +15,8 @@ from airflow_provider_convoso.testing.emulator.contract import (
     OFFSET_ERROR_CODE,
     OFFSET_ERROR_TEXT,
 )
-from airflow_provider_convoso.testing.emulator.world import _FIRST, _LAST, World
+from airflow_provider_convoso.testing.emulator.recordings import RecordingAnswers
+from airflow_provider_convoso.testing.emulator.world import _FIRST, _LAST
 
 
 @dataclass
@@ -47,7 +48,7 @@ class _LazyRows(Sequence[tuple[dt.date, int, tuple[str, int, int, int]]]):
         raise IndexError(index)
 
 
-class CallLogAnswers(World):
+class CallLogAnswers(RecordingAnswers):
     """Answers of ``log/retrieve``."""
 
     def day_calls(self, day: dt.date) -> list[tuple[str, int, int, int]]:
@@ -139,9 +140,7 @@ class CallLogAnswers(World):
             "originating_agent_id": None,
         }
         if recordings:
-            record["recording"] = (
-                [{"recording_id": f"r{call_id}", "src": f"{call_id}.mp3", "public_url": None}] if status == "1" else []
-            )
+            record["recording"] = self.recording_objects(call_id) if status == "1" else []
         return record
 
     def _call_times(self, day: dt.date, calls: list[tuple[str, int, int, int]]) -> list[str]:

@@ -17,8 +17,9 @@ USERS_PATH = f"{PREFIX}/users/search"
 CAMPAIGNS_PATH = f"{PREFIX}/campaigns/search"
 LISTS_PATH = f"{PREFIX}/lists/search"
 STATUSES_PATH = f"{PREFIX}/status/search"
+LEADS_PATH = f"{PREFIX}/leads/search"
 LOOKUP_PATHS = (USERS_PATH, CAMPAIGNS_PATH, LISTS_PATH, STATUSES_PATH)
-ALL_PATHS = frozenset({AGENT_PERFORMANCE_PATH, CALL_LOG_PATH, PRODUCTIVITY_PATH, *LOOKUP_PATHS})
+ALL_PATHS = frozenset({AGENT_PERFORMANCE_PATH, CALL_LOG_PATH, PRODUCTIVITY_PATH, LEADS_PATH, *LOOKUP_PATHS})
 
 #: "Auth token is invalid".
 AUTH_ERROR_CODE = 5001
@@ -30,6 +31,9 @@ CALL_LOG_OFFSET_CAP = 40_000
 PRODUCTIVITY_OFFSET_CAP = 50_000
 #: agent-productivity/search's largest page (a larger limit is clamped to it).
 PRODUCTIVITY_PAGE_CAP = 1000
+#: leads/search's largest page ("maximum is 2000"), and what a larger limit gets.
+LEADS_LIMIT_CAP = 2000
+LEADS_LIMIT_ERROR = (7230, "Invalid limit value")
 
 #: Agent performance's ID filters: parameter, error code, contract message, Agent attribute.
 AGENT_PERFORMANCE_FILTERS: tuple[tuple[str, int, str, str], ...] = (

@@ -34,13 +34,16 @@ from airflow_provider_convoso.testing.emulator.contract import (
     ERROR_SHAPES,
     FAULT_KINDS,
     HTML_ERROR,
+    LEADS_PATH,
     LISTS_PATH,
     PRODUCTIVITY_PATH,
     SHAPES,
     STATUSES_PATH,
     USERS_PATH,
 )
+from airflow_provider_convoso.testing.emulator.leads import LeadAnswers
 from airflow_provider_convoso.testing.emulator.lookups import LookupAnswers
+from airflow_provider_convoso.testing.emulator.recordings import RECORDING_PATH
 from airflow_provider_convoso.testing.emulator.world import _Knobs
 
 
@@ -154,7 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
             method=self.command,
             path=urlsplit(self.path).path,
             content_type=(self.headers.get("Content-Type") or "").split(";")[0],
-            params=params,
+            params={k: v for k, v in params.items() if k != "rlt"},  # a recording link's secret
             token_in_body=in_body,
             token_in_query=in_query,
             user_agent=self.headers.get("User-Agent", ""),
@@ -178,6 +181,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, record: RequestRecord, params: dict[str, str], token: str | None, fault: str | None) -> None:
         owner, knobs = self.owner, self.owner._knobs
+        if record.path.startswith(RECORDING_PATH) and self.command == "GET":
+            self._answer_at = record.started + knobs.recording_latency
+            with owner._lock:
+                status, content_type, body = owner.recording_answer(record.path, params)
+            self._send(record, status, body, content_type)
+            return
         if record.path not in ALL_PATHS:
             self._send(record, 404, HTML_ERROR.format(code=404, reason="Not Found").encode(), "text/html")
             return
@@ -288,7 +297,7 @@ def emulator_process(*args: str) -> Iterator[str]:
             server.wait(timeout=30)
 
 
-class ConvosoEmulator(AgentPerformanceAnswers, CallLogAnswers, ProductivityAnswers, LookupAnswers):
+class ConvosoEmulator(AgentPerformanceAnswers, CallLogAnswers, ProductivityAnswers, LookupAnswers, LeadAnswers):
     """A loopback HTTP server that behaves like Convoso's API, every endpoint this provider reads.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`. Every knob can be
@@ -337,6 +346,8 @@ class ConvosoEmulator(AgentPerformanceAnswers, CallLogAnswers, ProductivityAnswe
         self._events_cache: dict[tuple[dt.date, str, float], list[dict[str, Any]]] = {}
         self._times_cache: dict[tuple[dt.date, str, float, str], list[str]] = {}
         self._encoded_calls: dict[tuple[dt.date, str, float, int], bytes] = {}
+        self._lead_updates: dict[int, tuple[str, int]] = {}
+        self._lead_clock = "0000-00-00 00:00:00"
         # Records are a pure function of these arguments (see records() for when they are kept).
         self._records = functools.lru_cache(maxsize=_CACHED_ROWS // max(1, agents))(self._compute_records)
         self._in_flight = 0
@@ -499,6 +510,7 @@ class ConvosoEmulator(AgentPerformanceAnswers, CallLogAnswers, ProductivityAnswe
 _ANSWERERS: dict[str, Callable[[ConvosoEmulator, dict[str, str]], Any]] = {
     CALL_LOG_PATH: ConvosoEmulator.call_logs_answer,
     PRODUCTIVITY_PATH: ConvosoEmulator.productivity_answer,
+    LEADS_PATH: ConvosoEmulator.leads_answer,
     USERS_PATH: ConvosoEmulator.users_answer,
     CAMPAIGNS_PATH: ConvosoEmulator.campaigns_answer,
     LISTS_PATH: ConvosoEmulator.lists_answer,

@@ -73,6 +73,16 @@ class _Knobs:
     late_rows_until_request: int = 0
     events_per_hour: float = 4.0
     denied_paths: frozenset[str] = frozenset()
+    leads_per_day: int = 400
+    lead_days: int = 7
+    lead_updates_per_page: int = 0
+    leads_offset_cap: int = 0
+    recording_no_link_every: int = 0
+    recording_tiny_every: int = 0
+    recording_missing_every: int = 0
+    recording_expired_every: int = 0
+    recording_bytes: int = 0
+    recording_latency: float = 0.0
 
 
 class World:
@@ -105,6 +115,11 @@ class World:
     _times_cache: dict[tuple[dt.date, str, float, str], list[str]]
     _encoded_calls: dict[tuple[dt.date, str, float, int], bytes]
     _records: Callable[..., tuple[dict[str, Any], ...]]
+
+    @property
+    def url(self) -> str:
+        """Return the running server's base URL (the server knows it)."""
+        raise NotImplementedError
 
     def _make_agents(self, count: int) -> list[Agent]:
         rng = random.Random(f"agents:{self.seed}")

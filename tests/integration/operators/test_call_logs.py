@@ -13,7 +13,7 @@ import pytest
 from support import ConnJson, RunDag
 
 from airflow_provider_convoso.compat import AirflowFailException, object_storage_path
-from airflow_provider_convoso.endpoints.call_logs.query import halve, local_day, local_window
+from airflow_provider_convoso.endpoints.call_logs.query import halve
 from airflow_provider_convoso.endpoints.call_logs.records import read_page, type_call_log
 from airflow_provider_convoso.exceptions import (
     ConvosoAPIError,
@@ -23,6 +23,7 @@ from airflow_provider_convoso.exceptions import (
 )
 from airflow_provider_convoso.operators.call_logs import CallLogsOperator
 from airflow_provider_convoso.testing import ConvosoEmulator, read_output
+from airflow_provider_convoso.wire.local_time import local_day, local_window
 
 LOG = "/v1/log/retrieve"
 
