@@ -725,7 +725,7 @@ class ConvosoHook(BaseHook):
         """Ask each API section this provider reads for one minimal answer and say which the token can read.
 
         Tokens are scoped per API section, so only a call to a section proves access to it:
-        agent performance, call logs, agent productivity and users each get one attempt of at
+        agent performance, call logs, agent productivity, users and leads each get one attempt of at
         most :data:`TEST_TIMEOUT_S` seconds (the task path keeps its retries), so the UI
         answers in seconds. A section that answers with an error is named with the error; a
         network failure ends the test at once.

@@ -15,6 +15,9 @@ from airflow_provider_convoso.endpoints.agent_productivity import AgentProductiv
 from airflow_provider_convoso.endpoints.call_logs import FILTERS as CALL_LOG_FILTERS
 from airflow_provider_convoso.endpoints.call_logs.query import FILTER_ERROR_CODES as CALL_LOG_CODES
 from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery
+from airflow_provider_convoso.endpoints.leads.query import FILTER_ERROR_CODES as LEAD_CODES
+from airflow_provider_convoso.endpoints.leads.query import MAX_LIMIT as LEADS_MAX_LIMIT
+from airflow_provider_convoso.endpoints.leads.query import LeadsQuery
 from airflow_provider_convoso.endpoints.lookups import CampaignsQuery, ListsQuery, StatusQuery, UsersQuery
 from airflow_provider_convoso.settings import DEFAULT_BASE_URL
 from airflow_provider_convoso.testing.emulator import contract
@@ -34,6 +37,7 @@ def test_every_path_the_client_sends_is_one_the_emulator_answers() -> None:
             CampaignsQuery,
             ListsQuery,
             StatusQuery,
+            LeadsQuery,
         )
     }
     assert client == contract.ALL_PATHS
@@ -52,3 +56,5 @@ def test_caps_agree() -> None:
     assert contract.CALL_LOG_OFFSET_CAP == CallLogsQuery.OFFSET_CAP
     assert contract.PRODUCTIVITY_OFFSET_CAP == AgentProductivityQuery.OFFSET_CAP
     assert contract.PRODUCTIVITY_PAGE_CAP == AgentProductivityQuery.PAGE_CAP
+    assert contract.LEADS_LIMIT_CAP == LEADS_MAX_LIMIT
+    assert LEAD_CODES[contract.LEADS_LIMIT_ERROR[0]] == "limit"

@@ -248,13 +248,15 @@ def test_test_connection_against_emulator(
     ok, message = ConvosoHook().test_connection()
     assert ok is True
     assert message == (
-        "Connected: the token can read agent performance (12 agent rows today), call logs, agent productivity, users."
+        "Connected: the token can read agent performance (12 agent rows today), call logs, agent productivity, users, "
+        "leads."
     )
     assert {record.path for record in convoso_conn.requests} == {
         "/v1/agent-performance/search",
         "/v1/log/retrieve",
         "/v1/agent-productivity/search",
         "/v1/users/search",
+        "/v1/leads/search",
     }
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(convoso_conn).replace(convoso_conn.token, "nope"))
     ok, message = ConvosoHook().test_connection()
@@ -601,9 +603,10 @@ def test_test_connection_names_the_sections_the_token_cannot_read(convoso_conn: 
     ok, message = ConvosoHook().test_connection()
     assert ok is True
     assert message.startswith(
-        "Connected: the token can read agent performance (12 agent rows today), agent productivity;"
+        "Connected: the token can read agent performance (12 agent rows today), agent productivity, leads;"
     )
-    assert "it cannot read call logs (ConvosoAuthError:" in message and "users (ConvosoAuthError:" in message
+    assert "it cannot read call logs (ConvosoAuthError: the auth token may not read log/retrieve" in message
+    assert "users (ConvosoAuthError: the auth token may not read users/search" in message
     assert convoso_conn.token not in message
     convoso_conn.configure(
         denied_paths=[
@@ -611,6 +614,7 @@ def test_test_connection_names_the_sections_the_token_cannot_read(convoso_conn: 
             "/v1/log/retrieve",
             "/v1/agent-productivity/search",
             "/v1/users/search",
+            "/v1/leads/search",
         ]
     )
     ok, message = ConvosoHook().test_connection()

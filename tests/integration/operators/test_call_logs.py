@@ -258,7 +258,7 @@ def test_halving_and_its_floor() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({}, "needs date, or both start_time and end_time"),
+        ({}, "give date, or both start_time and end_time"),
         ({"start_time": "2026-03-02 10:00:00", "end_time": "2026-03-02 09:00:00"}, "later than end_time"),
         ({"start_time": "2026-03-02T10:00", "end_time": "2026-03-02 11:00:00"}, "YYYY-MM-DD HH:MM:SS"),
         ({"date": "2026-03-02", "user_id": "1,2"}, "takes one value"),

@@ -157,11 +157,13 @@ def test_test_connection_message_never_has_token(monkeypatch: pytest.MonkeyPatch
         "/v1/log/retrieve": {"success": True, "data": {"results": [], "total_found": 0}},
         "/v1/agent-productivity/search": {"success": True, "data": {"entries": [], "total": "0"}},
         "/v1/users/search": {"success": True, "data": {}},
+        "/v1/leads/search": {"success": True, "data": {"entries": [], "total": "0"}},
     }
     good = _hook(monkeypatch, lambda r: httpx.Response(200, json=answers[r.url.path]))
     assert good.test_connection() == (
         True,
-        "Connected: the token can read agent performance (1 agent rows today), call logs, agent productivity, users.",
+        "Connected: the token can read agent performance (1 agent rows today), call logs, agent productivity, users, "
+        "leads.",
     )
 
 
