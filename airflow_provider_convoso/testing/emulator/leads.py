@@ -34,8 +34,8 @@ class LeadAnswers(World):
     Lead ``k`` (id ``500000 + k``) was last updated on day ``k // leads_per_day`` of the
     ``lead_days`` days ending today, at a time spread evenly over that local day, so leads
     share seconds once a day holds more than 86,400 of them. ``lead_updates_per_page``
-    updates leads while an export reads: after each page, some already read and some not yet
-    read get the next update time of the account's clock (one second after its newest).
+    updates leads while an export reads: before each page, some already read and some not
+    yet read get the next update time of the account's clock (one second after its newest).
     """
 
     _lead_updates: dict[int, tuple[str, int]]
@@ -147,6 +147,8 @@ class LeadAnswers(World):
         end = self._lead_window_bound(params, "updated_at_end_date", "9999-12-31 23:59:59")
         if start is None or end is None:
             return self._code_error(6031, "Invalid date format")
+        if knobs.lead_updates_per_page:  # the account moves on between two pages of a reader
+            self._update_leads(self.leads_in_window(start, end), offset, knobs.lead_updates_per_page)
         window = self.leads_in_window(start, end)
         if not ordered:
             window.sort()  # by id: the order without the update filters is not documented
@@ -163,13 +165,12 @@ class LeadAnswers(World):
                 "entries": [self.lead_record(k) for k in chosen],
             },
         }
-        if chosen and knobs.lead_updates_per_page:
-            self._update_leads(window, offset + limit, knobs.lead_updates_per_page)
         return body
 
     def _update_leads(self, window: list[int], unread_from: int, count: int) -> None:
         """Give ``count`` leads of the window the clock's next time: half from its start (read
-        already by a reader going forward), half spread over what it has not read yet."""
+        already by a reader going forward), half spread over what it has not read yet (from
+        the page asked for on)."""
         front = window[: (count + 1) // 2]
         rest = window[unread_from:]
         step = max(1, len(rest) // max(1, count - len(front)))
