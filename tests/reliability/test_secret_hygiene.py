@@ -114,3 +114,36 @@ def test_trigger_serialization_and_exceptions_never_carry_token(
     for error in errors:
         for text in (str(error), repr(error), str(error.__cause__), repr(error.__cause__), str(error.__context__)):
             assert token not in text
+
+
+@pytest.mark.airflow_dag
+def test_recording_links_never_appear_outside_the_call_logs_that_carry_them(
+    emulator: ConvosoEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    conn_json: ConnJson,
+    run_dag: RunDag,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", conn_json(emulator))
+    emulator.configure(recording_missing_every=3, recording_tiny_every=5)
+    out = tmp_path / "out"
+    dag_run, xcom = run_dag("recording_links", conf={"out": str(out)})
+    states = {ti.task_id: str(ti.state).lower() for ti in dag_run.get_task_instances()}
+    assert "success" in states["land"] and "success" in states["calls"] and "failed" in states["strict"], states
+
+    calls = [json.loads(line) for line in (out / "calls" / "calls.jsonl").read_text().splitlines()]
+    links = [r["public_url"] for call in calls for r in call.get("recording") or [] if r.get("public_url")]
+    assert links  # the call logs the user asked for carry them, and only those
+    secrets = [emulator.recording_token, *(link.split("?")[0].rsplit("/", 1)[-1] for link in links)]
+    captured = capfd.readouterr()
+    task_output = captured.out + captured.err
+    assert "ConvosoDownloadError" in task_output and "not found (HTTP 404)" in task_output
+    recordings = out / "recordings"
+    assert len(list(recordings.rglob("manifest.jsonl"))) == 1 and (out / "strict" / "manifest.jsonl").exists()
+    for secret in secrets:
+        assert secret not in task_output
+        assert _files_containing(Path(os.environ["AIRFLOW_HOME"]), secret.encode()) == []
+        assert _files_containing(recordings, secret.encode()) == []
+        assert _files_containing(out / "strict", secret.encode()) == []
+        assert secret not in json.dumps(xcom("land"), default=str)
