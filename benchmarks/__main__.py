@@ -19,6 +19,7 @@ from typing import Any
 from benchmarks._harness import print_table
 from benchmarks.backfill import bench_backfill
 from benchmarks.call_logs import bench_call_logs
+from benchmarks.leads import bench_leads
 from benchmarks.parse_cost import bench_parse_cost
 from benchmarks.payload import bench_large_payload
 from benchmarks.request_overhead import bench_request_overhead
@@ -31,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the benchmarks run, measures nothing")
     parser.add_argument(
-        "--only", action="append", help="run only these: parse, requests, sensor, backfill, payload, triggers, calllogs"
+        "--only",
+        action="append",
+        help="run only these: parse, requests, sensor, backfill, payload, triggers, calllogs, leads",
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
@@ -46,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             5 if smoke else 200, 0.005 if smoke else 0.05, 0.01 if smoke else 0.1, 1 if smoke else 5
         ),
         "calllogs": lambda: bench_call_logs(3_000 if smoke else 120_000, 0.005 if smoke else 0.05, 1 if smoke else 2),
+        "leads": lambda: bench_leads(4_000 if smoke else 200_000, 0.005 if smoke else 0.05, 1 if smoke else 2),
     }
     results = []
     for name, run in plan.items():

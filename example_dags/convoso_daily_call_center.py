@@ -8,6 +8,10 @@ into date-partitioned storage, for a warehouse to join.
 * ``call_logs`` writes every call of yesterday (account-local), re-pulling the last two
   hours of the day before for late rows, to ``{output_base}/call_logs/dt=YYYY-MM-DD/calls.parquet``.
 * ``agent_productivity`` writes yesterday's login/ready/pause/logout events beside it.
+* ``leads`` exports the leads changed yesterday (every lead whose last update falls on that
+  day, complete while leads keep changing) to ``{output_base}/leads/dt=YYYY-MM-DD/leads.parquet``.
+* ``recordings`` downloads yesterday's call recordings into ``{output_base}/recordings/dt=YYYY-MM-DD/``
+  with a ``manifest.jsonl``; a rerun fetches only what is missing.
 * ``users``, ``campaigns``, ``lists`` and ``statuses`` reload each lookup table in full;
   they do not wait for the sensor (a failed lookup does not block the facts).
 
@@ -31,6 +35,8 @@ except ImportError:  # Airflow 2.11
     from airflow import DAG
 from airflow_provider_convoso.operators.agent_productivity import AgentProductivityOperator
 from airflow_provider_convoso.operators.call_logs import CallLogsOperator
+from airflow_provider_convoso.operators.call_recordings import CallRecordingsOperator
+from airflow_provider_convoso.operators.leads import LeadsOperator
 from airflow_provider_convoso.operators.lookups import LookupTableOperator
 from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
 
@@ -43,7 +49,7 @@ POKE_INTERVAL = float(os.environ.get("CONVOSO_POKE_INTERVAL", "300"))
 
 with DAG(
     dag_id="convoso_daily_call_center",
-    description="Yesterday's Convoso call logs, agent productivity and lookup tables, once the day settled",
+    description="Yesterday's Convoso call logs, recordings, agent productivity, lead changes and lookup tables",
     schedule=CronTriggerTimetable("45 2 * * *", timezone=CONVOSO_TZ),
     start_date=pendulum.datetime(2026, 1, 1, tz=CONVOSO_TZ),
     catchup=False,
@@ -79,7 +85,24 @@ with DAG(
         output_conn_id=OUTPUT_CONN_ID,
         retries=2,
     )
-    wait_for_day >> [call_logs, productivity]
+    leads = LeadsOperator(
+        task_id="leads",
+        convoso_conn_id=CONN_ID,
+        date=YESTERDAY,
+        output_path=OUTPUT_BASE + "/leads" + partition + "/leads.parquet",
+        output_conn_id=OUTPUT_CONN_ID,
+        retries=2,
+    )
+    recordings = CallRecordingsOperator(
+        task_id="recordings",
+        convoso_conn_id=CONN_ID,
+        date=YESTERDAY,
+        output_path=OUTPUT_BASE + "/recordings" + partition,
+        output_conn_id=OUTPUT_CONN_ID,
+        max_concurrency=8,
+        retries=2,
+    )
+    wait_for_day >> [call_logs, productivity, recordings]
     for table in ("users", "campaigns", "lists", "statuses"):
         LookupTableOperator(
             task_id=table,

@@ -51,6 +51,7 @@ def format_tables(output: Path, day: str) -> str:
     tables = {
         "call logs": output / "call_logs" / f"dt={day}" / "calls.parquet",
         "agent productivity": output / "agent_productivity" / f"dt={day}" / "events.parquet",
+        "lead changes": output / "leads" / f"dt={day}" / "leads.parquet",
     }
     for name in ("users", "campaigns", "lists", "statuses"):
         tables[name] = output / "lookups" / name / f"dt={day}" / f"{name}.jsonl"
@@ -65,7 +66,22 @@ def format_tables(output: Path, day: str) -> str:
             detail = f"{system} by the dialer's System User, {sum(1 for r in rows if r.get('status') == '1')} sales"
         elif name == "agent productivity":
             detail = f"{len({row['user_id'] for row in rows})} agents' logins, pauses and logouts"
+        elif name == "lead changes":
+            detail = (
+                f"{len({row['list_id'] for row in rows})} lists, {sum(1 for r in rows if r.get('status') == '1')} sales"
+            )
         lines.append(f"  {name:20} {len(rows):>6} rows  {path.relative_to(output)}  {detail}".rstrip())
+    manifest = output / "recordings" / f"dt={day}" / "manifest.jsonl"
+    if manifest.exists():
+        entries = [json.loads(line) for line in manifest.read_text().splitlines()]
+        kept = [e for e in entries if e["status"] != "failed"]
+        size = sum(e["bytes"] or 0 for e in kept)
+        where = manifest.parent.relative_to(output)
+        lines.append(
+            f"  {'recordings':20} {len(kept):>6} files {where}/  {size} bytes, {len(entries) - len(kept)} failed"
+        )
+    else:
+        lines.append(f"  {'recordings':20} missing ({manifest})")
     return "\n".join(lines)
 
 

@@ -608,7 +608,22 @@ class ConvosoHook(BaseHook):
                 )
 
     def read_leads(self, query: LeadsQuery, spool: BodySpool) -> LeadStats:
-        """Read every lead updated inside a window into ``spool``, complete while leads change.
+        """Read every lead updated inside a window into ``spool`` from a task: :meth:`afetch_lead_pages`
+        on an event loop of its own, with one client for every page.
+
+        :param query: the window of update times, filters and page size.
+        :param spool: where each page's body goes, in read order.
+        :return: what was read, with the last page each lead was in.
+        """
+
+        async def read() -> LeadStats:
+            async with self:
+                return await self.afetch_lead_pages(query, spool)
+
+        return asyncio.run(read())
+
+    async def afetch_lead_pages(self, query: LeadsQuery, spool: BodySpool) -> LeadStats:
+        """Fetch every lead updated inside a window into ``spool``, complete while leads change.
 
         See :func:`airflow_provider_convoso.endpoints.leads.reader.read_changes`; the pages share one client.
 
@@ -618,8 +633,9 @@ class ConvosoHook(BaseHook):
         """
         from airflow_provider_convoso.endpoints.leads.reader import read_changes
 
-        with self._call(), self.explained():  # one client for every page
-            return read_changes(self.fetch_content, query, spool, log=self.log)
+        async with self._acall():  # one client for every page
+            with self.explained():
+                return await read_changes(self.afetch_content, query, spool, log=self.log)
 
     def iter_leads(
         self,

@@ -28,7 +28,7 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     assert report["machine"]["smoke"] is True
     ids = [r["id"] for r in report["results"]]
-    assert ids == ["parse", "requests", "sensor", "backfill", "payload", "triggers", "calllogs"]
+    assert ids == ["parse", "requests", "sensor", "backfill", "payload", "triggers", "calllogs", "leads"]
     for entry in report["results"]:
         assert isinstance(entry["met"], bool)
         assert entry["target"]

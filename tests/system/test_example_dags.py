@@ -105,6 +105,13 @@ def test_daily_call_center_end_to_end(
     for table in ("users", "campaigns", "lists", "statuses"):
         path = output_base / "lookups" / table / "dt=2026-03-03" / f"{table}.jsonl"
         assert xcom(table)["rows"] == len(path.read_text().splitlines()) > 0
+    leads = output_base / "leads" / "dt=2026-03-03" / "leads.parquet"
+    changed = convoso_conn.leads_truth("2026-03-03 00:00:00", "2026-03-03 23:59:59")
+    assert xcom("leads")["rows"] == len(read_output(leads.read_bytes(), "parquet")) == len(changed) > 0
+    recordings = xcom("recordings")
+    folder = output_base / "recordings" / "dt=2026-03-03"
+    assert recordings["downloaded"] == len(list(folder.glob("*.mp3"))) > 0 and recordings["failed"] == 0
+    assert len((folder / "manifest.jsonl").read_text().splitlines()) == recordings["recordings"]
 
 
 @pytest.mark.airflow_dag

@@ -6,6 +6,7 @@ by update time, paged as ``leads/search`` pages it) that updates leads between p
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -78,10 +79,17 @@ class Table:
         return json.dumps(body).encode()
 
 
+def _read(fetch: Any, query: LeadsQuery, spool: BodySpool, **options: Any) -> Any:
+    async def afetch(page_query: LeadsQuery) -> bytes:
+        return fetch(page_query)
+
+    return asyncio.run(read_changes(afetch, query, spool, log=LOG, **options))
+
+
 def _export(table: Table, end: str, limit: int) -> tuple[dict[str, str], Any]:
     query = LeadsQuery.from_inputs(updated_at_start_date=_time(0), updated_at_end_date=end, limit=limit)
     with BodySpool(on_disk=False) as spool:
-        stats = read_changes(table.fetch, query, spool, log=LOG, max_pages=10_000)
+        stats = _read(table.fetch, query, spool, max_pages=10_000)
         dropped = [0]
         leads = list(spooled_leads(spool, stats.last_page, zoneinfo.ZoneInfo("UTC"), {}, dropped))
     ids = [lead["id"] for lead in leads]
@@ -151,12 +159,12 @@ def test_an_answer_out_of_update_order_or_outside_the_window_is_refused() -> Non
     query = LeadsQuery.from_inputs(updated_at_start_date=_time(0), updated_at_end_date=_time(50), limit=2)
     late, early = {"id": "1", "updated_at": _time(9)}, {"id": "2", "updated_at": _time(3)}
     with BodySpool(on_disk=False) as spool, pytest.raises(ConvosoResponseError, match="ascending update order"):
-        read_changes(answer([late, early], 5), query, spool, log=LOG)
+        _read(answer([late, early], 5), query, spool)
     outside = {"id": "3", "updated_at": _time(51)}
     with BodySpool(on_disk=False) as spool, pytest.raises(ConvosoResponseError, match="outside"):
-        read_changes(answer([early, outside], 5), query, spool, log=LOG)
+        _read(answer([early, outside], 5), query, spool)
     with BodySpool(on_disk=False) as spool, pytest.raises(ConvosoResponseError, match=r"reported 5 leads .* sent none"):
-        read_changes(answer([], 5), query, spool, log=LOG)
+        _read(answer([], 5), query, spool)
 
 
 def test_page_keys_and_read_page_read_string_totals_and_errors() -> None:

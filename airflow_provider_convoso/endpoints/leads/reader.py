@@ -1,7 +1,7 @@
 """The leads export: every lead updated inside a window, complete while leads keep changing.
 
-Pure: no Airflow, no httpx. :func:`read_changes` takes ``fetch`` (the hook's
-``fetch_content``), so transport, limits and retries stay the hook's.
+Pure: no Airflow, no httpx. :func:`read_changes` takes ``afetch`` (the hook's
+``afetch_content``), so transport, limits and retries stay the hook's.
 
 Why not offset paging: a lead updated while the export runs moves to the end of the update
 order (or out of the window), and every later offset shifts back by one, so the lead at the
@@ -23,10 +23,11 @@ offset cap matters only past that many leads updated in one second.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from airflow_provider_convoso.endpoints.leads.query import LeadsQuery
@@ -48,8 +49,8 @@ class LeadStats:
     last_page: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
-def read_changes(
-    fetch: Callable[[LeadsQuery], bytes],
+async def read_changes(
+    afetch: Callable[[LeadsQuery], Awaitable[bytes]],
     query: LeadsQuery,
     spool: Any,
     *,
@@ -58,7 +59,10 @@ def read_changes(
 ) -> LeadStats:
     """Read every lead updated inside ``query``'s window into ``spool``, page by page.
 
-    :param fetch: returns the checked body of one page (the hook's ``fetch_content``).
+    Each page's body goes to the spool in a worker thread while the next page is asked
+    for (one body in the thread at a time, so memory holds two pages at most).
+
+    :param afetch: returns the checked body of one page (the hook's ``afetch_content``).
     :param query: the window, filters and page size.
     :param spool: a :class:`~airflow_provider_convoso.spool.BodySpool`; pages are keyed in read order.
     :param log: where re-reads are logged.
@@ -70,33 +74,42 @@ def read_changes(
     stats = LeadStats()
     end = query.updated_at_end_date
     cursor = query.updated_at_start_date
+    adding: list[asyncio.Future[None]] = []
 
-    def get(page_query: LeadsQuery) -> tuple[list[str], list[str], int]:
+    async def get(page_query: LeadsQuery) -> tuple[list[str], list[str], int]:
         if stats.pages >= max_pages:
             raise ConvosoResponseError(f"leads/search still had leads after {max_pages} pages")
-        body = fetch(page_query)
+        body = await afetch(page_query)
         ids, times, total = page_keys(body, page_query.to_params())
         _check_order(times, page_query)
         index = stats.pages
-        spool.add(f"{index:010d}", body)
         stats.pages += 1
+        if adding:
+            await adding.pop()
+        adding.append(asyncio.ensure_future(asyncio.to_thread(spool.add, f"{index:010d}", body)))
         for lead_id in ids:
             stats.last_page[lead_id] = index
         return ids, times, total
 
-    while cursor <= end:
-        ids, times, total = get(query.window(cursor, end))
-        if len(ids) >= total:
-            break
-        if not ids:
-            raise ConvosoResponseError(
-                f"leads/search reported {total} leads updated from {cursor} to {end} but sent none"
-            )
-        if times[-1] > cursor:
-            cursor = times[-1]  # inclusive: that second's leads again, the dedupe drops them
-            continue
-        _read_second(get, query.window(cursor, cursor), stats, log)
-        cursor = shifted(cursor, 1)
+    try:
+        while cursor <= end:
+            ids, times, total = await get(query.window(cursor, end))
+            if len(ids) >= total:
+                break
+            if not ids:
+                raise ConvosoResponseError(
+                    f"leads/search reported {total} leads updated from {cursor} to {end} but sent none"
+                )
+            if times[-1] > cursor:
+                cursor = times[-1]  # inclusive: that second's leads again, the dedupe drops them
+                continue
+            await _read_second(get, query.window(cursor, cursor), stats, log)
+            cursor = shifted(cursor, 1)
+    finally:
+        if adding:  # a thread cannot be cancelled: let the last add finish, whatever ended the read
+            await asyncio.gather(*adding, return_exceptions=True)
+    if adding:
+        adding.pop().result()
     return stats
 
 
@@ -113,8 +126,8 @@ def _check_order(times: list[str], page_query: LeadsQuery) -> None:
         )
 
 
-def _read_second(
-    get: Callable[[LeadsQuery], tuple[list[str], list[str], int]],
+async def _read_second(
+    get: Callable[[LeadsQuery], Awaitable[tuple[list[str], list[str], int]]],
     second: LeadsQuery,
     stats: LeadStats,
     log: logging.Logger | logging.LoggerAdapter[Any],
@@ -134,7 +147,7 @@ def _read_second(
         offset = 0
         while True:
             try:
-                ids, _, total = get(second.page(offset))
+                ids, _, total = await get(second.page(offset))
             except ConvosoOffsetError:
                 raise ConvosoResponseError(
                     f"more leads were updated at {moment} than leads/search lets one filter set page "

@@ -118,17 +118,17 @@ def read_page(payload: Any, params: Mapping[str, str] | None = None) -> tuple[li
 
 
 class _KeyRow(msgspec.Struct):
-    id: Any = None
-    updated_at: Any = None
+    id: str | int
+    updated_at: str
 
 
 class _KeyData(msgspec.Struct):
     entries: list[_KeyRow] | None = None
-    total: Any = None
+    total: str | int | None = None
 
 
 class _KeyEnvelope(msgspec.Struct):
-    success: Any = None
+    success: bool
     data: _KeyData | None = None
 
 
@@ -139,8 +139,8 @@ def page_keys(content: bytes, params: Mapping[str, str] | None = None) -> tuple[
     """Return the ids and update times of a page's leads, and its ``total``, without typing them.
 
     The export needs only these while it pages; the leads are typed once, when written. An
-    answer that is not a plain successful page is read whole by :func:`read_page`, which
-    gives the same figures or the error.
+    answer that is not a plain successful page (an error, a lead without a text id or update
+    time) is read whole by :func:`read_page`, which gives the same figures or the error.
 
     :param content: the answer's body.
     :param params: the request's parameters, for an error message.
@@ -152,20 +152,22 @@ def page_keys(content: bytes, params: Mapping[str, str] | None = None) -> tuple[
         envelope = None
     if envelope is not None and envelope.success is True and envelope.data is not None:
         rows = envelope.data.entries or []
-        total = envelope.data.total
-        pairs = [(row.id, row.updated_at) for row in rows]
-    else:
-        leads, total = read_page(decode_json(content), params)
-        pairs = [(lead.get("id"), lead.get("updated_at")) for lead in leads]
+        ids = [row.id.strip() if type(row.id) is str else str(row.id) for row in rows]
+        times = [row.updated_at for row in rows]
+        if "" not in ids and all(len(when) == 19 for when in times):
+            total = envelope.data.total
+            return ids, times, count_of(len(rows) if total is None else total, "leads/search total")
+    leads, total = read_page(decode_json(content), params)
     ids, times = [], []
-    for lead_id, updated in pairs:
+    for lead in leads:
+        lead_id, updated = lead.get("id"), lead.get("updated_at")
         if not isinstance(lead_id, str | int) or isinstance(lead_id, bool) or str(lead_id).strip() == "":
             raise ConvosoResponseError(f"a lead has no usable id: {snippet(repr(lead_id), 40)}")
         if not isinstance(updated, str) or len(updated) != 19:
             raise ConvosoResponseError(f"lead {lead_id} has no usable updated_at: {snippet(repr(updated), 40)}")
         ids.append(str(lead_id).strip())
         times.append(updated)
-    return ids, times, count_of(len(pairs) if total is None else total, "leads/search total")
+    return ids, times, total
 
 
 def _count(field: str, value: Any) -> int | None:

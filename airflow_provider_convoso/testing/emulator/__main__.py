@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--not-ready-status", type=int, default=200, help="HTTP status of an answer with no rows (peer benchmarks)"
     )
+    parser.add_argument("--leads-per-day", type=int, default=400, help="leads last updated on each day")
+    parser.add_argument("--lead-days", type=int, default=7, help="days, ending today, the leads were updated on")
     args = parser.parse_args(argv)
     if not _is_loopback(args.host):
         parser.error("the emulator only listens on loopback")
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         inconsistent_every=args.inconsistent_every,
         timezone=args.timezone,
         calls_per_agent=args.calls_per_agent,
+        leads_per_day=args.leads_per_day,
+        lead_days=args.lead_days,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

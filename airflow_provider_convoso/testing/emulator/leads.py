@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import json
 from typing import Any
 
+from airflow_provider_convoso.testing.emulator.call_logs import _Encoded
 from airflow_provider_convoso.testing.emulator.contract import (
     LEADS_LIMIT_CAP,
     LEADS_LIMIT_ERROR,
@@ -40,6 +42,7 @@ class LeadAnswers(World):
 
     _lead_updates: dict[int, tuple[str, int]]
     _lead_clock: str
+    _encoded_leads: dict[tuple[int, int], bytes]
 
     def lead_count(self) -> int:
         """How many leads the account has."""
@@ -131,7 +134,7 @@ class LeadAnswers(World):
             return None
         return value
 
-    def leads_answer(self, params: dict[str, str]) -> dict[str, Any]:
+    def leads_answer(self, params: dict[str, str]) -> dict[str, Any] | _Encoded:
         """leads/search: the window's leads, filtered and paged as the service does."""
         knobs = self._knobs
         page = self._page(params, 10)
@@ -156,16 +159,19 @@ class LeadAnswers(World):
         if filters:
             window = [k for k in window if all(self.lead_record(k)[n] == v for n, v in filters.items())]
         chosen = window[offset : offset + limit]
-        body = {
-            "success": True,
-            "data": {
-                "offset": offset,
-                "limit": str(limit),
-                "total": str(len(window)),
-                "entries": [self.lead_record(k) for k in chosen],
-            },
-        }
-        return body
+        head = json.dumps({"offset": offset, "limit": str(limit), "total": str(len(window))})
+        body = b'{"success": true, "data": ' + head[:-1].encode() + b', "entries": ['
+        return _Encoded(body + b", ".join(self._encoded_lead(k) for k in chosen) + b"]}}", len(chosen))
+
+    def _encoded_lead(self, k: int) -> bytes:
+        """Lead ``k``'s JSON now, encoded once per version (large tables answer pages in time)."""
+        key = (k, self._lead_updates.get(k, ("", 0))[1])
+        encoded = self._encoded_leads.get(key)
+        if encoded is None:
+            if len(self._encoded_leads) > 400_000:
+                self._encoded_leads.clear()
+            encoded = self._encoded_leads[key] = json.dumps(self.lead_record(k)).encode()
+        return encoded
 
     def _update_leads(self, window: list[int], unread_from: int, count: int) -> None:
         """Give ``count`` leads of the window the clock's next time: half from its start (read

@@ -211,7 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with owner._lock:
             payload = owner.answer_path(record.path, params, token)
-        if isinstance(payload, _Encoded):  # a call-log page, assembled from cached records
+        if isinstance(payload, _Encoded):  # a call-log or leads page, assembled from cached records
             body, record.rows, payload = payload.body, payload.rows, {"success": True}
         else:
             body = json.dumps(payload).encode()
@@ -348,6 +348,7 @@ class ConvosoEmulator(AgentPerformanceAnswers, CallLogAnswers, ProductivityAnswe
         self._encoded_calls: dict[tuple[dt.date, str, float, int], bytes] = {}
         self._lead_updates: dict[int, tuple[str, int]] = {}
         self._lead_clock = "0000-00-00 00:00:00"
+        self._encoded_leads: dict[tuple[int, int], bytes] = {}
         # Records are a pure function of these arguments (see records() for when they are kept).
         self._records = functools.lru_cache(maxsize=_CACHED_ROWS // max(1, agents))(self._compute_records)
         self._in_flight = 0
