@@ -12,8 +12,10 @@ import gc
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -195,3 +197,31 @@ def test_an_error_mid_pages_closes_every_connection(
     assert len(slow_emulator.requests) > 6  # pages were in flight when each read failed
     gc.collect()
     assert _held(slow_emulator) == before
+
+
+def test_recordings_and_a_failing_leads_export_leave_nothing_open(
+    slow_emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Downloads that fail (404s, tiny bodies, timeouts) and a leads export failing mid-pages."""
+    from airflow_provider_convoso._tempfiles import TEMP_PREFIX
+    from airflow_provider_convoso.operators.call_recordings import CallRecordingsOperator
+
+    options = {**FAST_RETRIES, "max_retries": 0, "timeout": 0.3}
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", slow_emulator.connection_json(**options))
+    before = _held(slow_emulator)
+    scratch = Path(tempfile.gettempdir())
+    leftovers = set(scratch.glob(TEMP_PREFIX + "*"))
+    slow_emulator.configure(recording_missing_every=3, recording_tiny_every=4)
+    result = CallRecordingsOperator(task_id="r", date="2026-03-02", output_path=str(tmp_path / "a")).execute({})
+    assert result["downloaded"] and result["failed"]
+    slow_emulator.configure(recording_latency=2)  # every download times out
+    result = CallRecordingsOperator(
+        task_id="r", date="2026-03-02", user_id="10001", output_path=str(tmp_path / "b")
+    ).execute({})
+    assert result["failed"] == result["recordings"] > 0
+    slow_emulator.configure(leads_per_day=5000, faults=[None, "500"])
+    with pytest.raises(ConvosoTransientError):
+        list(ConvosoHook().iter_leads("2026-03-02 00:00:00", "2026-03-02 23:59:59"))
+    gc.collect()
+    assert _held(slow_emulator) == before
+    assert set(scratch.glob(TEMP_PREFIX + "*")) == leftovers
