@@ -194,15 +194,17 @@ def ok_checks(pg_port: int, state: str, home: Path, logs: Path, output: Path) ->
 
 
 def call_center_checks(pg_port: int, state: str, output: Path) -> None:
-    check(state == "success", "the call-center run succeeded (call logs, productivity, four lookup tables)")
+    check(state == "success", "the call-center run succeeded (call logs, recordings, productivity, leads, lookups)")
     rows = query(pg_port, "SELECT task_id, external_executor_id FROM task_instance WHERE run_id = %s",
                  "deploy_check_call_center")  # fmt: skip
-    check(len(rows) == 7 and all(executor_id for _, executor_id in rows),
-          f"all 7 tasks of the run went through Celery ({sorted(task for task, _ in rows)})")  # fmt: skip
+    check(len(rows) == 9 and all(executor_id for _, executor_id in rows),
+          f"all 9 tasks of the run went through Celery ({sorted(task for task, _ in rows)})")  # fmt: skip
     partition = f"dt={REPORT_DAY}"
     for name, path in (
         ("call logs", output / "call_logs" / partition / "calls.parquet"),
         ("agent productivity", output / "agent_productivity" / partition / "events.parquet"),
+        ("lead changes", output / "leads" / partition / "leads.parquet"),
+        ("recordings' manifest", output / "recordings" / partition / "manifest.jsonl"),
         *((table, output / "lookups" / table / partition / f"{table}.jsonl")
           for table in ("users", "campaigns", "lists", "statuses")),
     ):  # fmt: skip

@@ -19,8 +19,16 @@ with DAG(
     catchup=False,
     params={"out": "/nonexistent"},
 ) as dag:
-    CallRecordingsOperator(task_id="land", date="{{ ds }}", output_path="{{ params.out }}/recordings/{{ ds }}")
-    CallRecordingsOperator(task_id="strict", date="{{ ds }}", output_path="{{ params.out }}/strict", max_failed=0)
+    CallRecordingsOperator(
+        task_id="land", date="{{ ds }}", user_id="10001", output_path="{{ params.out }}/recordings/{{ ds }}"
+    )
+    CallRecordingsOperator(
+        task_id="strict", date="{{ ds }}", user_id="10001", output_path="{{ params.out }}/strict", max_failed=0
+    )
     CallLogsOperator(
-        task_id="calls", date="{{ ds }}", include_recordings=True, output_path="{{ params.out }}/calls/calls.jsonl"
+        task_id="calls",
+        date="{{ ds }}",
+        user_id="10001",
+        include_recordings=True,
+        output_path="{{ params.out }}/calls/calls.jsonl",
     )

@@ -137,20 +137,20 @@ def test_downloads_are_retried_and_bounded_in_time(
 
 def test_downloads_run_max_concurrency_at_a_time(convoso_conn: ConvosoEmulator, tmp_path: Path) -> None:
     convoso_conn.configure(recording_latency=0.05)
-    _op(str(tmp_path), max_concurrency=3).execute({})
+    assert _op(str(tmp_path), user_id="10001", max_concurrency=3).execute({})["downloaded"] > 6
     assert convoso_conn.max_in_flight == 3
 
 
 def test_recordings_land_in_s3(convoso_conn: ConvosoEmulator, s3_bucket: str) -> None:
     uri = f"s3://{s3_bucket}/recordings/dt={DAY}"
-    result = _op(uri, output_conn_id="aws_moto").execute({})
+    result = _op(uri, output_conn_id="aws_moto", user_id="10001").execute({})
     manifest = object_storage_path(uri + "/manifest.jsonl", "aws_moto").read_text().splitlines()
     first = json.loads(manifest[0])
     body = object_storage_path(f"{uri}/{first['name']}", "aws_moto").read_bytes()
     assert body == convoso_conn.recording_audio(first["call_id"]) and first["path"] == f"{uri}/{first['name']}"
     assert result["downloaded"] == len(manifest)
     convoso_conn.reset_log()
-    assert _op(uri, output_conn_id="aws_moto").execute({})["skipped_existing"] == len(manifest)
+    assert _op(uri, output_conn_id="aws_moto", user_id="10001").execute({})["skipped_existing"] == len(manifest)
     assert _downloads(convoso_conn) == []
 
 
