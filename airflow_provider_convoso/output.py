@@ -179,6 +179,12 @@ def _arrow_type(pa: Any, column: str, values: list[Any], kinds: Mapping[str, str
         return pa.int64()
     if kind == "float":
         return pa.float64()
+    if kind == "bool":
+        return pa.bool_()
+    if kind == "timestamp":
+        return pa.timestamp("ms", tz="UTC")
+    if kind in ("string", "json"):
+        return pa.string()
     return _inferred_type(pa, values)
 
 

@@ -19,9 +19,44 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
+from airflow_provider_convoso.tables import Column, Table
 from airflow_provider_convoso.wire.envelope import count_of, data_of, records_in, snippet
 from airflow_provider_convoso.wire.paging import offset_pages, unique_by_id
 from airflow_provider_convoso.wire.query import Query, _page_number, _search_text, iter_days, parse_date_range
+
+#: The CSV/Parquet columns, in order.
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "event_time",
+    "created_at",
+    "user_id",
+    "user_name",
+    "state",
+    "state_normalized",
+    "availability_code",
+    "availability_name",
+    "availability_code_name",
+    "campaign_id",
+    "campaign_name",
+    "campaign_type",
+    "event_epoch",
+    "event_sec",
+    "event_seconds",
+    "ip_address",
+    "user_uid",
+    "campaign_uid",
+    "browser",
+)
+
+#: The published table: one row per state-change event.
+TABLE = Table(
+    "agent_productivity",
+    columns=tuple(
+        Column(name, "timestamp" if name == "event_time" else "int" if name == "event_seconds" else "string")
+        for name in COLUMNS
+    ),
+    key=("id",),
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,9 +17,47 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
+from airflow_provider_convoso.tables import Column, Table
 from airflow_provider_convoso.wire.envelope import count_of, data_of, records_in, snippet
 from airflow_provider_convoso.wire.paging import offset_pages, unique_by_id
 from airflow_provider_convoso.wire.query import Query, _page_number, _search_text
+
+
+def _lookup_table(name: str, key: str, columns: tuple[tuple[str, str], ...]) -> Table:
+    return Table(name, columns=tuple(Column(column, kind) for column, kind in columns), key=(key,))
+
+
+#: The published tables, their columns as the help pages document them (ids as strings).
+SCHEMAS: dict[str, Table] = {
+    "users": _lookup_table(
+        "users",
+        "id",
+        (
+            ("id", "string"), ("email", "string"), ("first_name", "string"), ("last_name", "string"),
+            ("status", "string"), ("user_level", "int"), ("acl_access_profile", "int"), ("created_at", "string"),
+            ("extension", "json"), ("last_login", "string"), ("local_gmt", "string"),
+        ),
+    ),
+    "campaigns": _lookup_table(
+        "campaigns", "id", (("id", "string"), ("name", "string"), ("status", "string"), ("last_call_date", "string"))
+    ),
+    "lists": _lookup_table(
+        "lists",
+        "id",
+        (("id", "string"), ("name", "string"), ("status", "string"), ("campaign_id", "string"),
+         ("last_called_at", "string")),
+    ),
+    "statuses": _lookup_table(
+        "statuses",
+        "status",
+        (
+            ("status", "string"), ("name", "string"), ("callback", "string"), ("contact", "string"),
+            ("custom_status", "string"), ("dnc", "string"), ("final", "string"), ("reached", "string"),
+            ("success", "string"), ("voicemail", "string"), ("workflow_disposition_event_option", "int"),
+            ("hex_color", "string"),
+        ),
+    ),
+}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,8 +123,6 @@ class StatusQuery(Query):
         return cls(query=_search_text("query", inputs.get("query")) or "")
 
 
-#: The tables :func:`load` knows.
-TABLES = ("users", "campaigns", "lists", "statuses")
 #: Pages read from users/search at most (a loop bound: 2,000 pages of the echoed limit).
 MAX_PAGES = 2000
 #: The disposition key as Convoso's example spells it, and as its field table does.
@@ -266,8 +302,8 @@ def load(table: str, fetch: Fetch, **options: Any) -> list[dict[str, Any]]:
     :raises ConvosoInputError: an unknown table or an option the table does not take.
     """
     allowed = {"users": {"user"}, "statuses": {"query"}}.get(table, set())
-    if table not in TABLES:
-        raise ConvosoInputError(f"table must be one of {', '.join(TABLES)}, got {table!r}")
+    if table not in SCHEMAS:
+        raise ConvosoInputError(f"table must be one of {', '.join(SCHEMAS)}, got {table!r}")
     extra = sorted(name for name, value in options.items() if value is not None and name not in allowed)
     if extra:
         raise ConvosoInputError(f"the {table} table takes no {', '.join(extra)}")

@@ -8,7 +8,7 @@ facets are these. Imports stay light: the DAG processor imports operator modules
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from airflow_provider_convoso.compat import asset, is_asset_alias, object_storage_path
@@ -78,10 +78,11 @@ class RecordsOutput:
 
     def _write_output(
         self, context: Any, path: Any, records: Callable[[], Iterable[dict[str, Any]]], fmt: str,
-        *, columns: Sequence[str], what: str,
+        *, columns: Sequence[str], kinds: Mapping[str, str] | None = None, what: str,
     ) -> dict[str, Any]:  # fmt: skip
-        """Write ``records()`` to ``path`` atomically, as ``fmt``, under ``columns`` (another
-        endpoint's records: Parquet infers their types), then log and attach the object.
+        """Write ``records()`` to ``path`` atomically, as ``fmt``, under ``columns`` (with
+        ``kinds``, the published table's: Parquet gives those columns their types; without,
+        it infers them), then log and attach the object.
 
         :return: the summary's common members: ``path``, ``format``, ``rows``, ``bytes``, ``digest``.
         """
@@ -93,9 +94,10 @@ class RecordsOutput:
             path,
             records,
             fmt,
-            normalized=False,
+            normalized=kinds is not None,
             csv_escape_formulas=self.csv_escape_formulas,
             columns=columns,
+            kinds=kinds,
             observe=digest,
         )
         uri = storage_uri(str(self.output_path))

@@ -11,28 +11,6 @@ from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, R
 
 #: Every documented field, then what typing adds: CSV and Parquet columns in this order
 #: (a field outside them gets a column of its own, after these, sorted).
-PRODUCTIVITY_COLUMNS: tuple[str, ...] = (
-    "id",
-    "event_time",
-    "created_at",
-    "user_id",
-    "user_name",
-    "state",
-    "state_normalized",
-    "availability_code",
-    "availability_name",
-    "availability_code_name",
-    "campaign_id",
-    "campaign_name",
-    "campaign_type",
-    "event_epoch",
-    "event_sec",
-    "event_seconds",
-    "ip_address",
-    "user_uid",
-    "campaign_uid",
-    "browser",
-)
 
 
 class AgentProductivityOperator(RecordsOutput, BaseOperator):
@@ -118,6 +96,7 @@ class AgentProductivityOperator(RecordsOutput, BaseOperator):
         return self._stoppable(self._extract_all, context)
 
     def _extract_all(self, context: Any) -> Any:
+        from airflow_provider_convoso.endpoints.agent_productivity import TABLE
         from airflow_provider_convoso.output import resolve_format
 
         fmt = resolve_format(self.output_format, self.output_path)
@@ -137,7 +116,13 @@ class AgentProductivityOperator(RecordsOutput, BaseOperator):
             if path is None:
                 return self._to_xcom(list(events()))
             summary = self._write_output(
-                context, path, events, fmt, columns=PRODUCTIVITY_COLUMNS, what="agent-productivity events"
+                context,
+                path,
+                events,
+                fmt,
+                columns=TABLE.column_names,
+                kinds=TABLE.kinds,
+                what="agent-productivity events",
             )
         finally:
             hook.close()

@@ -15,37 +15,6 @@ from airflow_provider_convoso.settings import clamp_concurrency
 if TYPE_CHECKING:
     from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery
 
-#: The CSV/Parquet columns, every field the service is known to send first (a field outside
-#: them gets a column after these, sorted, at the cost of a second pass over the pages).
-CALL_LOG_COLUMNS: tuple[str, ...] = (
-    "id",
-    "call_date",
-    "user_id",
-    "user",
-    "is_system_user",
-    "campaign_id",
-    "campaign",
-    "list_id",
-    "lead_id",
-    "status",
-    "status_name",
-    "call_length",
-    "term_reason",
-    "call_type",
-    "phone_number",
-    "number_dialed",
-    "first_name",
-    "last_name",
-    "called_count",
-    "queue_id",
-    "queue_position",
-    "queue_seconds",
-    "caller_id_displayed",
-    "originating_agent_id",
-    "agent_comment",
-    "recording",
-)
-
 
 class CallWindow:
     """A window of account-local call time and the call-log filters, kept by an operator that
@@ -178,7 +147,7 @@ class CallLogsOperator(CallWindow, RecordsOutput, BaseOperator):
         return self._stoppable(self._extract_all, context)
 
     def _extract_all(self, context: Any) -> Any:
-        from airflow_provider_convoso.endpoints.call_logs.records import spooled_records
+        from airflow_provider_convoso.endpoints.call_logs.records import TABLE, spooled_records
         from airflow_provider_convoso.output import resolve_format
         from airflow_provider_convoso.spool import BodySpool
 
@@ -202,7 +171,8 @@ class CallLogsOperator(CallWindow, RecordsOutput, BaseOperator):
                     path,
                     lambda: spooled_records(spool, dropped),
                     fmt,
-                    columns=CALL_LOG_COLUMNS,
+                    columns=TABLE.column_names,
+                    kinds=TABLE.kinds,
                     what="call-log rows",
                 )
         return {

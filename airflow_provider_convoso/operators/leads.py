@@ -120,7 +120,7 @@ class LeadsOperator(RecordsOutput, BaseOperator):
     def _extract_all(self, context: Any) -> Any:
         import zoneinfo
 
-        from airflow_provider_convoso.endpoints.leads.records import COLUMNS, spooled_leads
+        from airflow_provider_convoso.endpoints.leads.records import TABLE, spooled_leads
         from airflow_provider_convoso.output import resolve_format
         from airflow_provider_convoso.spool import BodySpool
 
@@ -144,7 +144,9 @@ class LeadsOperator(RecordsOutput, BaseOperator):
             with hook.explained():
                 if path is None:
                     return self._to_xcom(list(leads()))
-                summary = self._write_output(context, path, leads, fmt, columns=COLUMNS, what="leads")
+                summary = self._write_output(
+                    context, path, leads, fmt, columns=TABLE.column_names, kinds=TABLE.kinds, what="leads"
+                )
         return {
             **summary,
             "updated_start": query.updated_at_start_date,

@@ -9,13 +9,8 @@ from airflow_provider_convoso.compat import BaseOperator
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
 from airflow_provider_convoso.operators._output import DEFAULT_MAX_XCOM_BYTES, RecordsOutput
 
-#: The leading CSV/Parquet columns of each table; other fields follow, sorted.
-LEADING_COLUMNS: dict[str, tuple[str, ...]] = {
-    "users": ("id", "email", "first_name", "last_name", "status", "user_level"),
-    "campaigns": ("id", "name", "status", "last_call_date"),
-    "lists": ("id", "name", "status", "campaign_id", "last_called_at"),
-    "statuses": ("status", "name"),
-}
+#: The tables (their schemas: ``endpoints.lookups.SCHEMAS``).
+LOOKUP_TABLES = ("users", "campaigns", "lists", "statuses")
 
 
 class LookupTableOperator(RecordsOutput, BaseOperator):
@@ -72,13 +67,14 @@ class LookupTableOperator(RecordsOutput, BaseOperator):
         self.user = user
         self.query = query
         self._keep_output(output_path, output_conn_id, output_format, max_xcom_bytes, csv_escape_formulas)
-        if "{{" not in str(table) and table not in LEADING_COLUMNS:
-            raise ValueError(f"table must be one of {', '.join(LEADING_COLUMNS)}, got {table!r}")
+        if "{{" not in str(table) and table not in LOOKUP_TABLES:
+            raise ValueError(f"table must be one of {', '.join(LOOKUP_TABLES)}, got {table!r}")
 
     def execute(self, context: Any) -> Any:
         return self._stoppable(self._extract_all, context)
 
     def _extract_all(self, context: Any) -> Any:
+        from airflow_provider_convoso.endpoints.lookups import SCHEMAS
         from airflow_provider_convoso.output import resolve_format
 
         fmt = resolve_format(self.output_format, self.output_path)
@@ -92,6 +88,12 @@ class LookupTableOperator(RecordsOutput, BaseOperator):
         if path is None:
             return self._to_xcom(records)
         summary = self._write_output(
-            context, path, lambda: iter(records), fmt, columns=LEADING_COLUMNS[self.table], what=self.table
+            context,
+            path,
+            lambda: iter(records),
+            fmt,
+            columns=SCHEMAS[self.table].column_names,
+            kinds=SCHEMAS[self.table].kinds,
+            what=self.table,
         )
         return {**summary, "table": self.table}

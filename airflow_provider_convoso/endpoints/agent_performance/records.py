@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_convoso.exceptions import ConvosoResponseError
+from airflow_provider_convoso.tables import Column, Table
 
 #: Documented fields, in the contract's order.
 DOCUMENTED_FIELDS: tuple[str, ...] = (
@@ -197,6 +198,21 @@ KINDS: dict[str, str] = {
     **dict.fromkeys((*INT_FIELDS, *COMPANION_FIELDS), "int"),
     **dict.fromkeys(FLOAT_FIELDS, "float"),
 }
+
+
+#: The published table: one row per agent and day (``date`` is the column a by-day extract adds).
+TABLE = Table(
+    "agent_performance",
+    columns=(
+        Column("date", "date"),
+        *(
+            Column(field, "int" if field in INT_FIELDS else "float" if field in FLOAT_FIELDS else "string")
+            for field in DOCUMENTED_FIELDS
+        ),
+        *(Column(field, "int") for field in COMPANION_FIELDS),
+    ),
+    key=("date", "user_id"),
+)
 
 
 def column_order(records: list[dict[str, Any]], *, extra_first: tuple[str, ...] = ()) -> list[str]:

@@ -14,6 +14,7 @@ import msgspec
 
 from airflow_provider_convoso.endpoints.call_logs.query import FILTER_ERROR_CODES
 from airflow_provider_convoso.exceptions import ConvosoResponseError
+from airflow_provider_convoso.tables import Column, Table
 from airflow_provider_convoso.wire.envelope import count_of, data_of, decode_json, records_in, snippet
 from airflow_provider_convoso.wire.paging import unique_by_id
 
@@ -29,6 +30,59 @@ INT_FIELDS = ("call_length", "called_count", "queue_position")
 
 
 FLOAT_FIELDS = ("queue_seconds",)
+
+
+#: The CSV/Parquet columns, every field the service is known to send first (a field outside
+#: them gets a column after these, sorted, at the cost of a second pass over the pages).
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "call_date",
+    "user_id",
+    "user",
+    "is_system_user",
+    "campaign_id",
+    "campaign",
+    "list_id",
+    "lead_id",
+    "status",
+    "status_name",
+    "call_length",
+    "term_reason",
+    "call_type",
+    "phone_number",
+    "number_dialed",
+    "first_name",
+    "last_name",
+    "called_count",
+    "queue_id",
+    "queue_position",
+    "queue_seconds",
+    "caller_id_displayed",
+    "originating_agent_id",
+    "agent_comment",
+    "recording",
+)
+
+#: The published table: one row per call.
+TABLE = Table(
+    "call_logs",
+    columns=tuple(
+        Column(
+            name,
+            "int"
+            if name in INT_FIELDS
+            else "float"
+            if name in FLOAT_FIELDS
+            else "bool"
+            if name == "is_system_user"
+            else "json"
+            if name == "recording"
+            else "string",
+        )
+        for name in COLUMNS
+    ),
+    key=("id",),
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ import msgspec
 
 from airflow_provider_convoso.endpoints.leads.query import FILTER_ERROR_CODES
 from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoResponseError
+from airflow_provider_convoso.tables import Column, Table
 from airflow_provider_convoso.wire.envelope import count_of, data_of, decode_json, records_in, snippet
 from airflow_provider_convoso.wire.local_time import aware
 
@@ -67,6 +68,20 @@ COLUMNS: tuple[str, ...] = (
     "last_called_utc",
     "carrier_name",
     "carrier_type",
+)
+
+#: The published table: one row per lead, its newest copy. Custom fields follow, sorted
+#: (``ddl("leads", dialect, extra_columns=...)`` adds them).
+TABLE = Table(
+    "leads",
+    columns=tuple(
+        Column(
+            name,
+            "int" if name in INT_FIELDS else "timestamp" if name.endswith("_utc") else "string",
+        )
+        for name in COLUMNS
+    ),
+    key=("id",),
 )
 
 _CUSTOM_FIELD_RE = re.compile(r"field_\d+")
