@@ -1,5 +1,5 @@
 # Two commands from a fresh machine: `make demo` and `make test`.
-.PHONY: demo test lint bench deploy-check fault-check browser-check clean
+.PHONY: demo test lint bench deploy-check warehouse-check fault-check browser-check clean
 
 demo:  ## Run the daily example DAG end to end against the emulator (no account needed).
 	bash scripts/venv.sh .venv 3.3.2 3.11 requirements/dev.txt
@@ -15,6 +15,9 @@ lint:
 
 deploy-check:  ## The daily DAG on PostgreSQL + CeleryExecutor/Redis + a separate triggerer (Airflow 3.3.2).
 	bash scripts/deploy_check.sh
+
+warehouse-check:  ## The warehouse example DAG upserting every table into a real PostgreSQL (reruns, late rows).
+	bash scripts/warehouse_check.sh
 
 fault-check:  ## Kill the triggerer and the worker, restart PostgreSQL and Redis, SIGTERM an extract, mid-run.
 	bash scripts/fault_check.sh

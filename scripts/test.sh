@@ -3,7 +3,8 @@
 # the whole suite on each Airflow/Python pair in its own virtualenv with the built wheel
 # installed (two pairs at a time: one suite keeps about 0.6 of a core busy), then the
 # browser test of the connection form (BROWSER_CHECK=0 skips it) and the
-# production-shaped deploy check (DEPLOY_CHECK=0 skips it) and the fault check (FAULT_CHECK=0).
+# production-shaped deploy check (DEPLOY_CHECK=0 skips it), the warehouse check
+# (WAREHOUSE_CHECK=0) and the fault check (FAULT_CHECK=0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Airflow/Python pairs, each frozen in constraints/airflow-AIRFLOW-pyPYTHON.txt; the
@@ -38,6 +39,11 @@ fi
 if [ "${DEPLOY_CHECK:-1}" = 1 ]; then
     echo ">> deploy check (Airflow 3.3.2, PostgreSQL, CeleryExecutor on Redis, separate triggerer)"
     bash scripts/deploy_check.sh
+fi
+
+if [ "${WAREHOUSE_CHECK:-1}" = 1 ]; then
+    echo ">> warehouse check (every table upserted into PostgreSQL; reruns, late calls, lead changes)"
+    bash scripts/warehouse_check.sh
 fi
 
 if [ "${FAULT_CHECK:-1}" = 1 ]; then

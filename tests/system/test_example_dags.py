@@ -38,6 +38,7 @@ def test_dagbag_loads_every_example_without_errors() -> None:
         "convoso_month_backfill",
         "convoso_multi_account",
         "convoso_xcom_lookup",
+        "convoso_warehouse_load",
     }
 
 
