@@ -98,3 +98,9 @@ def test_ddl_types_come_from_one_table_and_bad_arguments_are_refused() -> None:
         ddl("calls", "postgres")
     with pytest.raises(ConvosoInputError, match="plain identifier"):
         ddl("leads", "postgres", name="leads; DROP TABLE x")
+
+
+def test_the_warehouse_page_shows_the_generated_ddl() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "warehouse.md").read_text()
+    for name in TABLE_NAMES:
+        assert ddl(name, "postgres", name=f"convoso.{name}") in page, name
