@@ -85,6 +85,58 @@ def format_tables(output: Path, day: str) -> str:
     return "\n".join(lines)
 
 
+WAREHOUSE_DAG_ID = "convoso_warehouse_load"
+WAREHOUSE_TABLES = (
+    "agent_performance",
+    "call_logs",
+    "agent_productivity",
+    "leads",
+    "users",
+    "campaigns",
+    "lists",
+    "statuses",
+)
+
+
+def load_warehouse(env: dict[str, str], log: Path, today: dt.date) -> str:
+    """Run the warehouse DAG into a PostgreSQL the demo starts; one line per table, or how to."""
+    import glob
+    import tempfile
+
+    if not glob.glob("/usr/lib/postgresql/*/bin/initdb") or os.geteuid() != 0:
+        return (
+            "  No PostgreSQL to start here (the demo starts Debian's postgresql package, as root).\n"
+            "  `make warehouse-check` installs it and loads every table; or point\n"
+            f"  AIRFLOW_CONN_CONVOSO_WAREHOUSE at yours and run {WAREHOUSE_DAG_ID}."
+        )
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import psycopg2
+    from deployment import Processes, start_postgres
+
+    work = Path(tempfile.mkdtemp(prefix="convoso-demo-warehouse-"))
+    work.chmod(0o755)  # PostgreSQL runs as its own user
+    procs = Processes(OUTPUT)
+    try:
+        port = start_postgres(procs, work)
+        warehouse = {**env, "AIRFLOW_CONN_CONVOSO_WAREHOUSE": f"postgresql://airflow@127.0.0.1:{port}/airflow"}
+        print(f"Running: airflow dags test {WAREHOUSE_DAG_ID} {today}T04:15:00+00:00  (into PostgreSQL on port {port})")
+        if _airflow(warehouse, log, "dags", "test", WAREHOUSE_DAG_ID, f"{today}T04:15:00+00:00") != 0:
+            return f"  The load failed; see {log}"
+        conn = psycopg2.connect(host="127.0.0.1", port=port, user="airflow", dbname="airflow")
+        try:
+            with conn.cursor() as cursor:
+                lines = []
+                for table in WAREHOUSE_TABLES:
+                    cursor.execute(f'SELECT count(*) FROM "convoso"."{table}"')
+                    lines.append(f"  convoso.{table:18} {cursor.fetchone()[0]:>6} rows")
+        finally:
+            conn.close()
+        return "\n".join(lines)
+    finally:
+        procs.stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
     shutil.rmtree(HOME, ignore_errors=True)
     shutil.rmtree(OUTPUT, ignore_errors=True)
@@ -125,6 +177,7 @@ def main() -> int:
         if code == 0:
             print(f"Running: airflow dags test {CALL_CENTER_DAG_ID} {today}T02:45:00+00:00  (loads {yesterday})")
             code = _airflow(env, log, "dags", "test", CALL_CENTER_DAG_ID, f"{today}T02:45:00+00:00")
+        warehouse = load_warehouse(env, log, today) if code == 0 else ""
     finally:
         if emulator is not None:
             emulator.stop()
@@ -146,6 +199,8 @@ def main() -> int:
     print(format_quality(summary.get("quality"), summary["digest"]))
     print(f"\nThe call center's day {yesterday}, from {CALL_CENTER_DAG_ID}:")
     print(format_tables(OUTPUT, yesterday.isoformat()))
+    print(f"\nThe same day in a warehouse, from {WAREHOUSE_DAG_ID} (upserts; a rerun leaves one row per key):")
+    print(warehouse)
     print("\nPoint the same DAG at a real account with one variable:")
     print("  CONVOSO_AUTH_TOKEN=<token> make demo")
     print(f"Full Airflow log: {log}")
