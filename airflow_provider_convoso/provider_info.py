@@ -32,6 +32,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_convoso.operators.agent_performance",
                     "airflow_provider_convoso.operators.agent_productivity",
+                    "airflow_provider_convoso.operators.agent_scorecard",
                     "airflow_provider_convoso.operators.call_logs",
                     "airflow_provider_convoso.operators.call_recordings",
                     "airflow_provider_convoso.operators.leads",

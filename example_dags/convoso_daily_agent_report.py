@@ -9,6 +9,8 @@ Use case: "Agent Productivity Reports" and "Quality Monitoring" from the Convoso
   and checks every record against the contract's rules (``quality_checks="warn"``).
 * ``score_agents`` checks each agent against the contract's reference benchmarks and
   writes ``summary.json`` beside the data, with the data-quality report and the digest.
+* ``scorecard`` writes ``scorecard.html`` beside them: one self-contained page of every
+  agent against the reference ranges, from the records ``extract`` wrote.
 
 Which day is "yesterday"
 ------------------------
@@ -40,6 +42,7 @@ except ImportError:  # Airflow 2.11
     from airflow import DAG
     from airflow.decorators import task
 from airflow_provider_convoso.operators.agent_performance import AgentPerformanceOperator
+from airflow_provider_convoso.operators.agent_scorecard import AgentScorecardOperator
 from airflow_provider_convoso.sensors.agent_performance import AgentPerformanceSensor
 
 CONVOSO_TZ = "UTC"  # the Convoso account's time zone, e.g. "America/Los_Angeles"
@@ -113,5 +116,14 @@ with DAG(
         )
         return {"summary_path": summary_uri, "agents": len(scores), "flagged": len(summary["flagged"])}
 
-    wait_for_data >> extract
+    scorecard = AgentScorecardOperator(
+        task_id="scorecard",
+        date_start=YESTERDAY,
+        records_path=OUTPUT_BASE + "/agent_performance/dt=" + YESTERDAY + "/agents.jsonl",  # no second API call
+        records_conn_id=OUTPUT_CONN_ID,
+        output_path=OUTPUT_BASE + "/agent_performance/dt=" + YESTERDAY + "/scorecard.html",
+        output_conn_id=OUTPUT_CONN_ID,
+    )
+
+    wait_for_data >> extract >> scorecard
     score_agents(extract.output)

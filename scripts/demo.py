@@ -197,6 +197,7 @@ def main() -> int:
     print(format_table(summary["scores"]))
     print(f"\n{summary['agents']} agents scored, {len(summary['flagged'])} outside at least one reference range.")
     print(format_quality(summary.get("quality"), summary["digest"]))
+    print(f"\nThe scorecard page (open it in a browser; it needs no network): {partition / 'scorecard.html'}")
     print(f"\nThe call center's day {yesterday}, from {CALL_CENTER_DAG_ID}:")
     print(format_tables(OUTPUT, yesterday.isoformat()))
     print(f"\nThe same day in a warehouse, from {WAREHOUSE_DAG_ID} (upserts; a rerun leaves one row per key):")

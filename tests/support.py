@@ -12,6 +12,18 @@ import pytest
 if TYPE_CHECKING:
     from airflow_provider_convoso.hooks.convoso import ConvosoHook
 
+#: Debian's Chromium, which the browser tests drive through Playwright (never a downloaded browser).
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TOKEN = "tok-SENTINEL-5f3a9c2e7b1d"
 TODAY = dt.date(2026, 3, 3)
 FAST_RETRIES: dict[str, Any] = {"retry_backoff": 0.001, "retry_max_wait": 0.05, "timeout": 2}

@@ -21,20 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import CHROMIUM, FLAGS
 
 from airflow_provider_convoso.testing import ConvosoEmulator
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "tok-BROWSER-SENTINEL-5e1f"
 EXTRAS = ["Timeout (seconds)", "Max retries", "Retry backoff (seconds)", "Max wait between retries (seconds)",
           "Request format", "Verify TLS", "Max response size (bytes)", "Account time zone"]  # fmt: skip

@@ -87,6 +87,10 @@ def test_daily_agent_report_end_to_end(
         "agents": 12,
         "flagged": len(summary["flagged"]),
     }
+    card = xcom("scorecard")
+    assert card["path"] == f"file://{data.parent}/scorecard.html" and card["agents"] == 12
+    assert card["outside"] == len(summary["flagged"])
+    assert "Agent scorecard, 2026-03-03" in (data.parent / "scorecard.html").read_text()
 
 
 @pytest.mark.airflow_dag
