@@ -52,6 +52,12 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_convoso.triggers.agent_performance"],
             }
         ],
+        "plugins": [
+            {
+                "name": "convoso_scorecard",
+                "plugin-class": "airflow_provider_convoso.plugins.scorecard.ConvosoScorecardPlugin",
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "convoso",

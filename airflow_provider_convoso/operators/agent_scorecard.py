@@ -18,7 +18,7 @@ class AgentScorecardOperator(BaseOperator):
     The records come from the API (``date_start``/``date_end``, as on
     ``AgentPerformanceOperator``) or, with ``records_path``, from what an
     ``AgentPerformanceOperator`` already wrote (JSONL, JSON or Parquet), with no API call.
-    The result (XCom) is ``{"path", "agents", "outside", "below", "within", "above",
+    The result (XCom) is ``{"path", "output_conn_id", "agents", "outside", "below", "within", "above",
     "unknown", "date_start", "date_end"}``: the verdicts are counted per agent and metric.
 
     :param output_path: the page: a local path or any object-storage URL (templated).
@@ -100,6 +100,7 @@ class AgentScorecardOperator(BaseOperator):
         self.log.info("Wrote the scorecard of %d agents (%d outside a range) to %s", len(scores), outside, uri)
         return {
             "path": uri,
+            "output_conn_id": self.output_conn_id or None,
             "agents": len(scores),
             "outside": outside,
             **totals,
