@@ -209,8 +209,9 @@ def test_recordings_and_a_failing_leads_export_leave_nothing_open(
     options = {**FAST_RETRIES, "max_retries": 0, "timeout": 0.3}
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", slow_emulator.connection_json(**options))
     before = _held(slow_emulator)
-    scratch = Path(tempfile.gettempdir())
-    leftovers = set(scratch.glob(TEMP_PREFIX + "*"))
+    # This process's temporary names only: another suite may share the folder (CI runs two at once).
+    scratch, ours = Path(tempfile.gettempdir()), f"{TEMP_PREFIX}*-{os.getpid()}-*"
+    leftovers = set(scratch.glob(ours))
     slow_emulator.configure(recording_missing_every=3, recording_tiny_every=4)
     result = CallRecordingsOperator(task_id="r", date="2026-03-02", output_path=str(tmp_path / "a")).execute({})
     assert result["downloaded"] and result["failed"]
@@ -224,4 +225,4 @@ def test_recordings_and_a_failing_leads_export_leave_nothing_open(
         list(ConvosoHook().iter_leads("2026-03-02 00:00:00", "2026-03-02 23:59:59"))
     gc.collect()
     assert _held(slow_emulator) == before
-    assert set(scratch.glob(TEMP_PREFIX + "*")) == leftovers
+    assert set(scratch.glob(ours)) == leftovers
