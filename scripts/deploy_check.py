@@ -189,7 +189,11 @@ def ok_checks(pg_port: int, state: str, home: Path, logs: Path, output: Path) ->
     check(quality.get("checked") == AGENTS and not any(r["broken"] for r in quality.get("rules", {}).values()),
           "summary.json carries the data-quality report: every record checked, no rule broken")  # fmt: skip
     check(len(summary.get("digest") or "") == 16, "summary.json carries the digest of the written rows")
-    leftovers = sorted(p.name for p in partition.iterdir() if p.name not in ("agents.jsonl", "summary.json"))
+    card = (partition / "scorecard.html").read_text()
+    check(card.count("<tr>") == AGENTS + 1 and "<script" not in card,
+          f"scorecard.html shows the {AGENTS} agents, with no script")  # fmt: skip
+    written = ("agents.jsonl", "summary.json", "scorecard.html")
+    leftovers = sorted(p.name for p in partition.iterdir() if p.name not in written)
     check(not leftovers, f"no temporary files left beside the outputs ({leftovers})")
 
 
