@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow import __version__ as AIRFLOW_VERSION
 
 AIRFLOW_V_3_0_PLUS = int(AIRFLOW_VERSION.split(".")[0]) >= 3
+AIRFLOW_V_3_1_PLUS = tuple(int(part) for part in AIRFLOW_VERSION.split(".")[:2]) >= (3, 1)
 
 #: name -> modules that provide it, newest Airflow line first.
 _SOURCES: dict[str, tuple[str, ...]] = {
@@ -191,6 +192,7 @@ async def aget_connection(conn_id: str) -> Any:
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_0_PLUS",
+    "AIRFLOW_V_3_1_PLUS",
     "DAG",
     "AirflowFailException",
     "AirflowRescheduleException",

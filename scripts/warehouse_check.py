@@ -18,7 +18,17 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from deployment import VENV_BIN, airflow, check, new_workspace, show_failure, start_postgres, stop_everything
+from deployment import (
+    VENV_BIN,
+    airflow,
+    check,
+    database,
+    new_workspace,
+    query,
+    show_failure,
+    start_postgres,
+    stop_everything,
+)
 
 DAG_ID = "convoso_warehouse_load"
 TODAY = dt.date(2026, 3, 6)
@@ -38,18 +48,6 @@ def run(env: dict[str, str], day: dt.date, logical: str, log: Path) -> None:
     lines = log.read_text(errors="replace").splitlines()
     check(result.returncode == 0 and not any("state=failed" in line for line in lines[-200:]),
           f"{DAG_ID} loaded {day} (run at {logical})")  # fmt: skip
-
-
-def _count(port: int, table: str, day: dt.date) -> int:
-    import psycopg2
-
-    conn = psycopg2.connect(host="127.0.0.1", port=port, user="airflow", dbname="airflow")
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(f'SELECT count(*) FROM "{SCHEMA}"."{table}" WHERE call_date LIKE %s', (f"{day}%",))
-            return int(cursor.fetchone()[0])
-    finally:
-        conn.close()
 
 
 def _clean(value: Any) -> Any:
@@ -116,8 +114,6 @@ def compare(cursor: Any, emulator: Any) -> None:
 
 
 def main() -> int:
-    import psycopg2
-
     from airflow_provider_convoso.testing import ConvosoEmulator
 
     work, token, logs, procs = new_workspace("warehouse-check")
@@ -141,7 +137,9 @@ def main() -> int:
             airflow(env, "db", "migrate")
             dags_log = logs / "dags-test.log"
             run(env, DAYS[0], "2026-03-10T04:15:00+00:00", dags_log)  # every 50th call of day 1 not there yet
-            first_load = _count(pg_port, "call_logs", DAYS[0])
+            [(first_load,)] = query(
+                pg_port, f'SELECT count(*) FROM "{SCHEMA}".call_logs WHERE call_date LIKE %s', f"{DAYS[0]}%"
+            )
             day_one = len(emulator.day_calls(DAYS[0]))
             check(first_load < day_one, f"the first load of day 1 lacks the late calls ({first_load} of {day_one})")
             emulator.configure(lead_updates_per_page=4)  # leads change while day 2 is exported
@@ -151,12 +149,8 @@ def main() -> int:
             emulator.configure(lead_updates_per_page=0)
             run(env, DAYS[0], "2026-03-12T04:15:00+00:00", dags_log)  # the rerun: the late calls are in
             run(env, DAYS[2], "2026-03-13T04:15:00+00:00", dags_log)  # the changed leads' new day
-            conn = psycopg2.connect(host="127.0.0.1", port=pg_port, user="airflow", dbname="airflow")
-            try:
-                with conn.cursor() as cursor:
-                    compare(cursor, emulator)
-            finally:
-                conn.close()
+            with database(pg_port) as cursor:
+                compare(cursor, emulator)
         print("\nWarehouse check passed.")
         ok = True
     except Exception as error:  # any failure is reported with the logs

@@ -73,7 +73,7 @@ class AgentScorecardOperator(BaseOperator):
 
         from airflow_provider_convoso.compat import object_storage_path
         from airflow_provider_convoso.endpoints.agent_performance.scorecard import render
-        from airflow_provider_convoso.endpoints.agent_performance.scoring import score_agents, summarize
+        from airflow_provider_convoso.endpoints.agent_performance.scoring import outliers, score_agents, summarize
         from airflow_provider_convoso.output import check_output_path, storage_uri, write_atomically
         from airflow_provider_convoso.wire.query import parse_date_range
 
@@ -96,7 +96,7 @@ class AgentScorecardOperator(BaseOperator):
         for counts in summarize(scores).values():
             for verdict, count in counts.items():
                 totals[verdict] += count
-        outside = sum(1 for s in scores if any(m["verdict"] in ("below", "above") for m in s["metrics"].values()))
+        outside = len(outliers(scores))
         self.log.info("Wrote the scorecard of %d agents (%d outside a range) to %s", len(scores), outside, uri)
         return {
             "path": uri,

@@ -99,18 +99,12 @@ class LeadsOperator(RecordsOutput, BaseOperator):
         """
         from airflow_provider_convoso.endpoints.leads.query import LeadsQuery
         from airflow_provider_convoso.exceptions import ConvosoInputError
-        from airflow_provider_convoso.wire.local_time import day_window, local_window
-        from airflow_provider_convoso.wire.query import parse_date
+        from airflow_provider_convoso.wire.local_time import task_window
 
-        if self.date is not None:
-            day = parse_date("date", self.date)
-            if day is None:
-                raise ConvosoInputError("date is empty")
-            start, end = day_window(day)
-        elif self.updated_start is not None and self.updated_end is not None:
-            start, end = local_window(self.updated_start, self.updated_end, timezone)
-        else:
+        window = task_window(self.date, self.updated_start, self.updated_end, timezone)
+        if window is None:
             raise ConvosoInputError("LeadsOperator needs date, or both updated_start and updated_end")
+        start, end = window
         filters = {name: getattr(self, name) for name in LEAD_FILTERS}
         return LeadsQuery.from_inputs(updated_at_start_date=start, updated_at_end_date=end, **filters)
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from airflow.plugins_manager import AirflowPlugin
 
-from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_VERSION
+from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 
 #: Where the app is mounted on the API server.
 URL_PREFIX = "/convoso"
@@ -113,8 +113,7 @@ def _fastapi_apps() -> list[dict[str, Any]]:
 
 
 def _external_views() -> list[dict[str, Any]]:
-    major, minor = (int(part) for part in AIRFLOW_VERSION.split(".")[:2])
-    if (major, minor) < (3, 1):
+    if not AIRFLOW_V_3_1_PLUS:
         return []
     return [
         {

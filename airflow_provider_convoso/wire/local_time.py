@@ -81,6 +81,29 @@ def local_window(start: Any, end: Any, timezone: str) -> tuple[str, str]:
     return local("start_time", start), local("end_time", end)
 
 
+def task_window(date: Any, start: Any, end: Any, timezone: str) -> tuple[str, str] | None:
+    """Return the account-local window a task's arguments name: a ``date``'s whole day, or
+    ``start``/``end`` (aware ones converted into ``timezone``); ``None`` when they name none.
+
+    :param date: an account-local day (``YYYY-MM-DD``, a date), or ``None``.
+    :param start: the window's start, with ``end``.
+    :param end: the window's end (included).
+    :param timezone: the account's IANA zone.
+    :return: ``(start, end)`` as local text, or ``None``.
+    :raises ConvosoInputError: a bad or empty value.
+    """
+    from airflow_provider_convoso.wire.query import parse_date
+
+    if date is not None:
+        day = parse_date("date", date)
+        if day is None:
+            raise ConvosoInputError("date is empty")
+        return day_window(day)
+    if start is not None and end is not None:
+        return local_window(start, end, timezone)
+    return None
+
+
 def local_day(instant: dt.datetime, timezone: str) -> dt.date:
     """Return the account-local date of an aware instant (a run's logical date).
 

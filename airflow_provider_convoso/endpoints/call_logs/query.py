@@ -140,18 +140,12 @@ def window_query(
     :return: the query.
     :raises ConvosoInputError: no window, or a bad value.
     """
-    from airflow_provider_convoso.wire.local_time import day_window, local_window
-    from airflow_provider_convoso.wire.query import parse_date
+    from airflow_provider_convoso.wire.local_time import task_window
 
-    if date is not None:
-        day = parse_date("date", date)
-        if day is None:
-            raise ConvosoInputError("date is empty")
-        start, end = day_window(day)
-    elif start_time is not None and end_time is not None:
-        start, end = local_window(start_time, end_time, timezone)
-    else:
+    window = task_window(date, start_time, end_time, timezone)
+    if window is None:
         raise ConvosoInputError("give date, or both start_time and end_time")
+    start, end = window
     if lookback:
         seconds = lookback.total_seconds() if isinstance(lookback, dt.timedelta) else lookback
         earlier = dt.datetime.fromisoformat(start) - dt.timedelta(seconds=seconds)
