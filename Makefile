@@ -22,7 +22,7 @@ warehouse-check:  ## The warehouse example DAG upserting every table into a real
 fault-check:  ## Kill the triggerer and the worker, restart PostgreSQL and Redis, SIGTERM an extract, mid-run.
 	bash scripts/fault_check.sh
 
-browser-check:  ## The connection form in Airflow 3.3.2's UI, in Debian's Chromium.
+browser-check:  ## The connection form and the scorecard tab in Airflow 3.3.2's UI, the scorecard page, in Debian's Chromium.
 	bash scripts/browser_check.sh
 
 bench:  ## Benchmarks against their baselines; BENCH_ARGS="--json results.json" to save.

@@ -32,6 +32,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "AirflowSkipException": ("airflow.sdk.exceptions", "airflow.exceptions"),
     "mask_secret": ("airflow.sdk.log", "airflow.utils.log.secrets_masker"),
     # Lazy: only DAG files, triggers and object-storage outputs need these.
+    "BaseOperatorLink": ("airflow.sdk", "airflow.models.baseoperatorlink"),
     "BaseTrigger": ("airflow.triggers.base",),
     "TriggerEvent": ("airflow.triggers.base",),
     "ObjectStoragePath": ("airflow.sdk", "airflow.io.path"),
@@ -88,6 +89,7 @@ if TYPE_CHECKING:
         AssetAlias,
         BaseHook,
         BaseOperator,
+        BaseOperatorLink,
         BaseSensorOperator,
         ObjectStoragePath,
         PokeReturnValue,
@@ -202,6 +204,7 @@ __all__ = [
     "AssetAlias",
     "BaseHook",
     "BaseOperator",
+    "BaseOperatorLink",
     "BaseSensorOperator",
     "BaseTrigger",
     "ObjectStoragePath",

@@ -52,6 +52,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_convoso.triggers.agent_performance"],
             }
         ],
+        "extra-links": ["airflow_provider_convoso.operators.agent_scorecard.ScorecardLink"],
         "plugins": [
             {
                 "name": "convoso_scorecard",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The connection form in a real browser: Airflow 3.3.2's API server and Debian's Chromium,
-# driven by Playwright (which never downloads a browser here). Installs chromium when missing.
+# The connection form, the scorecard page and its task-instance tab in a real browser:
+# Airflow 3.3.2's API server and Debian's Chromium, driven by Playwright (which never
+# downloads a browser here). Installs chromium when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then

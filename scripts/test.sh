@@ -2,7 +2,7 @@
 # The whole suite, as CI runs it: lint and types, build and check the sdist and wheel,
 # the whole suite on each Airflow/Python pair in its own virtualenv with the built wheel
 # installed (two pairs at a time: one suite keeps about 0.6 of a core busy), then the
-# browser test of the connection form (BROWSER_CHECK=0 skips it) and the
+# browser tests of the connection form and the scorecard tab (BROWSER_CHECK=0 skips them) and the
 # production-shaped deploy check (DEPLOY_CHECK=0 skips it), the warehouse check
 # (WAREHOUSE_CHECK=0) and the fault check (FAULT_CHECK=0).
 set -euo pipefail
@@ -32,7 +32,7 @@ echo ">> the suite on each pair: $PAIRS ($LANES at a time)"
 printf '%s\n' $PAIRS | xargs -P "$LANES" -n 1 bash scripts/test_pair.sh
 
 if [ "${BROWSER_CHECK:-1}" = 1 ]; then
-    echo ">> browser test of the connection form (Airflow 3.3.2 API server, Debian's Chromium)"
+    echo ">> browser tests: the connection form, the scorecard page and its tab (Airflow 3.3.2 UI, Debian's Chromium)"
     bash scripts/browser_check.sh
 fi
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
-from support import FAST_RETRIES, TODAY, TOKEN, ConnJson, RunDag, XCom
+from support import FAST_RETRIES, TODAY, TOKEN, ConnJson, RunDag, XCom, free_port
 
 if TYPE_CHECKING:
     from airflow_provider_convoso.testing import ConvosoEmulator
@@ -76,12 +75,6 @@ def convoso_conn(emulator: ConvosoEmulator, monkeypatch: pytest.MonkeyPatch) -> 
     """``convoso_default`` pointing at the emulator, as an environment variable."""
     monkeypatch.setenv("AIRFLOW_CONN_CONVOSO_DEFAULT", _conn_json(emulator))
     return emulator
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,6 +32,72 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def free_port() -> int:
+    """Return a loopback port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def airflow_env(home: Path, settings: Mapping[str, str]) -> dict[str, str]:
+    """Return the environment of an Airflow 3 process in ``home`` with the simple auth manager."""
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        **settings,
+    }
+
+
+@contextlib.contextmanager
+def running_api_server(home: Path, settings: Mapping[str, str]) -> Iterator[str]:
+    """Migrate ``home``'s database, run Airflow's API server on a free loopback port, and stop it.
+
+    :param home: the Airflow home (SQLite database, logs).
+    :param settings: ``AIRFLOW__…`` variables on top of :func:`airflow_env`'s.
+    :return: the server's URL, once it answers its health check.
+    """
+    port = free_port()
+    env = airflow_env(home, {**settings, "AIRFLOW__API__PORT": str(port)})
+    airflow = [sys.executable, "-m", "airflow"]
+    subprocess.run([*airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    log = (home / "api-server.log").open("wb")
+    server = subprocess.Popen(
+        [*airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, (home / "api-server.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the API server did not answer within 120 s"
+            time.sleep(0.5)  # polling a starting server; the health check above is the readiness signal
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+        log.close()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the API server's port is still open"
+
+
 TOKEN = "tok-SENTINEL-5f3a9c2e7b1d"
 TODAY = dt.date(2026, 3, 3)
 FAST_RETRIES: dict[str, Any] = {"retry_backoff": 0.001, "retry_max_wait": 0.05, "timeout": 2}

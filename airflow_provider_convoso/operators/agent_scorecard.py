@@ -5,8 +5,32 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_convoso.compat import BaseOperator
+from airflow_provider_convoso.compat import BaseOperator, BaseOperatorLink
 from airflow_provider_convoso.hooks.convoso import ConvosoHook
+
+
+class ScorecardLink(BaseOperatorLink):
+    """The task instance's scorecard page, served by Airflow behind its own login."""
+
+    name = "Scorecard"
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        """Return the scorecard route of this task instance, under Airflow's base URL path.
+
+        :param operator: the scorecard task.
+        :param ti_key: the task instance (its key on 2.11, the running instance on Airflow 3).
+        :return: a path on Airflow's own server.
+        """
+        from urllib.parse import urlsplit
+
+        from airflow_provider_convoso.compat import AIRFLOW_V_3_0_PLUS, conf
+        from airflow_provider_convoso.endpoints.agent_performance.scorecard import scorecard_url
+
+        section = "api" if AIRFLOW_V_3_0_PLUS else "webserver"
+        base = urlsplit(conf.get(section, "base_url", fallback="") or "").path.rstrip("/")
+        map_index = getattr(ti_key, "map_index", None)
+        index = -1 if map_index is None else map_index
+        return base + scorecard_url(ti_key.dag_id, ti_key.run_id, ti_key.task_id, index)
 
 
 class AgentScorecardOperator(BaseOperator):
@@ -42,6 +66,7 @@ class AgentScorecardOperator(BaseOperator):
         "records_path",
         "records_conn_id",
     )
+    operator_extra_links = (ScorecardLink(),)
     ui_color = "#e6f4ea"
     ui_fgcolor = "#1e4620"
 

@@ -12,8 +12,26 @@ import html
 import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from airflow_provider_convoso.endpoints.agent_performance.scoring import METRICS
+
+#: Where Airflow serves scorecards (the API server on Airflow 3, the webserver on 2.11).
+URL_PREFIX = "/convoso"
+
+
+def scorecard_url(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
+    """Return the route of one task instance's scorecard (relative to Airflow's root).
+
+    :param dag_id: the DAG.
+    :param run_id: the run.
+    :param task_id: the scorecard task.
+    :param map_index: the mapped index, ``-1`` when not mapped.
+    :return: the path and query.
+    """
+    parts = "/".join(quote(part, safe="") for part in (dag_id, run_id, task_id))
+    return f"{URL_PREFIX}/scorecard/{parts}?map_index={map_index}"
+
 
 _MARKS = {"below": "▼ below", "within": "● within", "above": "▲ above", None: "&#8211; n/a"}
 
