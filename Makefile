@@ -25,9 +25,10 @@ fault-check:  ## Kill the triggerer and the worker, restart PostgreSQL and Redis
 browser-check:  ## The connection form and the scorecard tab in Airflow 3.3.2's UI, the scorecard page, in Debian's Chromium.
 	bash scripts/browser_check.sh
 
-bench:  ## Benchmarks against their baselines; BENCH_ARGS="--json results.json" to save.
+bench:  ## Benchmarks against their baselines; BENCH_ARGS="--json results.json --plots DIR" to save and draw.
 	bash scripts/venv.sh .venv 3.3.2 3.11 requirements/dev.txt
 	.venv/bin/python -m pip install -q --no-deps -e .
+	.venv/bin/python -m pip install -q -c constraints/airflow-3.3.2-py3.11.txt -r requirements/bench.txt
 	.venv/bin/python -m benchmarks $(BENCH_ARGS)
 
 clean:

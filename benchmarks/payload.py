@@ -203,3 +203,44 @@ def bench_large_payload(agents: int, runs: int) -> dict[str, Any]:
         and all(f["vs_baseline"] <= 2.0 for f in written)
         and all(f["rss_vs_response"] <= 4.0 for f in written),
     }
+
+
+def bench_digest_checks(sizes: tuple[int, ...], runs: int) -> dict[str, Any]:
+    """What the digest and the quality checks add to the operator's whole run, at each size.
+
+    :param sizes: agents in the day's answer.
+    :param runs: fresh interpreters per mode (medians).
+    :return: the figure.
+    """
+    points: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for agents in sizes:
+            seconds: dict[str, list[float]] = {}
+            with emulator_process("--agents", str(agents), "--shape", "keyed") as url:
+                for _ in range(runs):  # interleaved
+                    for mode in ("jsonl-plain", "jsonl", "parquet-plain", "parquet"):
+                        out = subprocess.run(
+                            [sys.executable, "-c", _END_TO_END_PROBE, mode, url, scratch],
+                            capture_output=True,
+                            text=True,
+                            check=True,
+                        ).stdout
+                        seconds.setdefault(mode, []).append(json.loads(out.strip().splitlines()[-1])["seconds"])
+            run = {mode: median_of(values) for mode, values in seconds.items()}
+            points.append(
+                {
+                    "size": agents,
+                    **{f"{fmt}_s": round(run[fmt], 4) for fmt in ("jsonl", "parquet")},
+                    **{f"{fmt}_plain_s": round(run[f"{fmt}-plain"], 4) for fmt in ("jsonl", "parquet")},
+                    **{f"{fmt}_added": round(run[fmt] / run[f"{fmt}-plain"] - 1, 3) for fmt in ("jsonl", "parquet")},
+                }
+            )
+    added = [point[f"{fmt}_added"] for point in points for fmt in ("jsonl", "parquet")]
+    return {
+        "name": f"Digest and quality checks: added to the operator's whole run, {' and '.join(map(str, sizes))} agents",
+        "points": points,
+        "runs": runs,
+        "target": "digest + quality checks add <= 10% to the operator's run (JSONL and Parquet, every size)",
+        "margin": min(margin(max(value, 1e-9), 0.10) for value in added),
+        "met": all(value <= 0.10 for value in added),
+    }

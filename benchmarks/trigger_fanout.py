@@ -19,7 +19,8 @@ from benchmarks._harness import (
     median_of,
 )
 
-_POLLS = 3  # the data shows up on each trigger's third poll
+POLLS = 3  # the data shows up on each trigger's third poll
+_ENDPOINT = "/v1/agent-performance/search"
 
 
 async def _first_event(run: AsyncIterator[Any]) -> Any:
@@ -28,36 +29,39 @@ async def _first_event(run: AsyncIterator[Any]) -> Any:
     return None
 
 
-def bench_trigger_fanout(triggers: int, latency: float, poke_interval: float, runs: int) -> dict[str, Any]:
+def _agents(triggers: int) -> int:
+    return max(triggers * 5 // 4, 12)  # about 10 % of agents have a day off
+
+
+def _pollers(triggers: int, poke_interval: float) -> dict[str, Callable[[int, str], Any]]:
+    """Each kind of poller of one agent's day, by name: ``ours``, ``peer``, ``httpx``, ``aiohttp``."""
+    import ssl
+
     from airflow.providers.http.triggers.http import HttpSensorTrigger
 
     from airflow_provider_convoso.testing import ConvosoEmulator
     from airflow_provider_convoso.triggers.agent_performance import AgentPerformanceTrigger
 
-    agents = max(triggers * 5 // 4, 12)  # about 10 % of agents have a day off
-    active = [row["user_id"] for row in ConvosoEmulator(agents=agents, today=TODAY).records({})]
-    endpoint = "/v1/agent-performance/search"
+    active = [row["user_id"] for row in ConvosoEmulator(agents=_agents(triggers), today=TODAY).records({})]
 
     async def ours(index: int, url: str) -> bool:
         trigger = AgentPerformanceTrigger(
             convoso_conn_id="convoso_fanout",
             params={"user_ids": active[index]},
             poke_interval=poke_interval,
-            end_time=time.time() + 120,
+            end_time=time.time() + 300,
         )
         return (await _first_event(trigger.run()))["status"] == "success"
 
     async def http_provider(index: int, url: str) -> bool:
         trigger = HttpSensorTrigger(
-            endpoint=endpoint,
+            endpoint=_ENDPOINT,
             http_conn_id="http_fanout",
             method="POST",
             data={"auth_token": "emulator-token", "user_ids": active[index]},
             poke_interval=poke_interval,
         )
         return (await _first_event(trigger.run())) is True
-
-    import ssl
 
     tls = ssl.create_default_context()  # one for all pollers, as a careful httpx user would share it
 
@@ -66,8 +70,8 @@ def bench_trigger_fanout(triggers: int, latency: float, poke_interval: float, ru
 
         form = {"auth_token": "emulator-token", "user_ids": active[index]}
         async with httpx.AsyncClient(timeout=30, verify=tls) as client:
-            for _ in range(_POLLS + 2):
-                response = await client.post(url + endpoint, data=form)
+            for _ in range(POLLS + 2):
+                response = await client.post(url + _ENDPOINT, data=form)
                 if json.loads(response.content).get("data"):
                     return True
                 await asyncio.sleep(poke_interval)
@@ -78,40 +82,59 @@ def bench_trigger_fanout(triggers: int, latency: float, poke_interval: float, ru
 
         form = {"auth_token": "emulator-token", "user_ids": active[index]}
         async with aiohttp.ClientSession() as session:
-            for _ in range(_POLLS + 2):
-                async with session.post(url + endpoint, data=form) as response:
+            for _ in range(POLLS + 2):
+                async with session.post(url + _ENDPOINT, data=form) as response:
                     if json.loads(await response.read()).get("data"):
                         return True
                 await asyncio.sleep(poke_interval)
         return False
 
-    def measure(poller: Callable[[int, str], Any], count: int, *emulator_args: str) -> tuple[float, float]:
-        """Wall seconds and event-loop CPU seconds of ``count`` pollers in one loop."""
-        # The emulator runs in its own process, as the real API would: the figure is about
-        # the triggers' event loop, not an in-process server competing for the GIL.
-        args = ("--agents", str(agents), "--shape", "data", "--latency", str(latency))
-        args += ("--data-after-requests", str(_POLLS - 1))
-        with emulator_process(*args, *emulator_args) as url:
-            os.environ["AIRFLOW_CONN_CONVOSO_FANOUT"] = convoso_connection(url)
-            os.environ["AIRFLOW_CONN_HTTP_FANOUT"] = http_connection(url)
+    return {"ours": ours, "peer": http_provider, "httpx": bare_httpx, "aiohttp": bare_aiohttp}
 
-            async def all_of_them() -> list[bool]:
-                return list(await asyncio.gather(*(poller(i, url) for i in range(count))))
 
-            collect_garbage()
-            start, loop_cpu = time.perf_counter(), time.thread_time()  # the loop runs in this thread
-            outcomes = asyncio.run(all_of_them())
-            wall, loop_cpu = time.perf_counter() - start, time.thread_time() - loop_cpu
-        assert outcomes == [True] * count, outcomes
-        return wall, loop_cpu
+def fanout_measure(kind: str, count: int, population: int, latency: float, poke_interval: float) -> tuple[float, float]:
+    """Wall seconds and event-loop CPU seconds of ``count`` pollers of one kind in one loop.
+
+    :param kind: ``ours``, ``peer`` (``HttpSensorTrigger``), ``httpx`` or ``aiohttp``.
+    :param count: pollers in the loop.
+    :param population: the largest count of the run (it sizes the emulator's agents).
+    :param latency: the emulator's latency per request, seconds.
+    :param poke_interval: each poller's interval, seconds.
+    :return: ``(wall_s, loop_cpu_s)``.
+    """
+    poller = _pollers(population, poke_interval)[kind]
+    # The emulator runs in its own process, as the real API would: the figure is about
+    # the triggers' event loop, not an in-process server competing for the GIL.
+    args = ("--agents", str(_agents(population)), "--shape", "data", "--latency", str(latency))
+    args += ("--data-after-requests", str(POLLS - 1))
+    if kind == "peer":
+        args += ("--not-ready-status", "404")
+    with emulator_process(*args) as url:
+        os.environ["AIRFLOW_CONN_CONVOSO_FANOUT"] = convoso_connection(url)
+        os.environ["AIRFLOW_CONN_HTTP_FANOUT"] = http_connection(url)
+
+        async def all_of_them() -> list[bool]:
+            return list(await asyncio.gather(*(poller(i, url) for i in range(count))))
+
+        collect_garbage()
+        start, loop_cpu = time.perf_counter(), time.thread_time()  # the loop runs in this thread
+        outcomes = asyncio.run(all_of_them())
+        wall, loop_cpu = time.perf_counter() - start, time.thread_time() - loop_cpu
+    assert outcomes == [True] * count, outcomes
+    return wall, loop_cpu
+
+
+def bench_trigger_fanout(triggers: int, latency: float, poke_interval: float, runs: int) -> dict[str, Any]:
+    def measure(kind: str, count: int) -> tuple[float, float]:
+        return fanout_measure(kind, count, triggers, latency, poke_interval)
 
     samples: dict[str, list[tuple[float, float]]] = {"single": [], "ours": [], "peer": [], "httpx": [], "aiohttp": []}
     for _ in range(runs):  # interleaved, so a change in the host's load hits all five
-        samples["single"].append(measure(ours, 1))
-        samples["ours"].append(measure(ours, triggers))
-        samples["peer"].append(measure(http_provider, triggers, "--not-ready-status", "404"))
-        samples["httpx"].append(measure(bare_httpx, triggers))
-        samples["aiohttp"].append(measure(bare_aiohttp, triggers))
+        samples["single"].append(measure("ours", 1))
+        samples["ours"].append(measure("ours", triggers))
+        samples["peer"].append(measure("peer", triggers))
+        samples["httpx"].append(measure("httpx", triggers))
+        samples["aiohttp"].append(measure("aiohttp", triggers))
 
     def figures(kind: str) -> dict[str, float]:
         count = 1 if kind == "single" else triggers
@@ -119,7 +142,7 @@ def bench_trigger_fanout(triggers: int, latency: float, poke_interval: float, ru
         return {
             "wall_s": round(wall, 3),
             "loop_cpu_s": round(cpu, 3),
-            "loop_cpu_ms_per_poll": round(cpu / (count * _POLLS) * 1000, 3),
+            "loop_cpu_ms_per_poll": round(cpu / (count * POLLS) * 1000, 3),
         }
 
     result = {kind: figures(kind) for kind in samples}
@@ -129,7 +152,7 @@ def bench_trigger_fanout(triggers: int, latency: float, poke_interval: float, ru
     return {
         "name": (
             f"Trigger fan-out: {triggers} triggers in one loop vs 1, vs {triggers} HttpSensorTriggers, "
-            f"vs {triggers} bare httpx pollers ({int(latency * 1000)} ms, data on poll {_POLLS})"
+            f"vs {triggers} bare httpx pollers ({int(latency * 1000)} ms, data on poll {POLLS})"
         ),
         "ours": result["ours"],
         "baseline": result["single"],

@@ -1,0 +1,202 @@
+"""How cost grows with the work: call logs, trigger fan-out and leads at three sizes each.
+
+Each curve is measured in this run, every size against the others: time per unit at the
+largest size against a middle one, peak RSS at the largest against the smallest. The
+figures carry their points, so ``--plots`` draws them without measuring again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+from benchmarks._harness import MEASURE, TODAY, emulator_process, margin, median_of
+
+#: The operator in a fresh interpreter: warmed up on a small window, then run on the day;
+#: prints its wall and CPU seconds, rows and the process's peak RSS (Airflow included).
+_PROBE = """
+import json, os, resource, sys, time
+kind, url, out_dir, day = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+connection = {"conn_type": "convoso", "host": url, "password": "emulator-token"}
+os.environ["AIRFLOW_CONN_CONVOSO_DEFAULT"] = json.dumps(connection)
+if kind == "calls":
+    from airflow_provider_convoso.operators.call_logs import CallLogsOperator as Operator
+    extra = {"max_concurrency": 8}
+else:
+    from airflow_provider_convoso.operators.leads import LeadsOperator as Operator
+    extra = {}
+
+def run(window):
+    path = os.path.join(out_dir, kind + "-" + window["end"][:10] + ".jsonl")
+    if kind == "calls":
+        times = {"start_time": window["start"], "end_time": window["end"]}
+    else:
+        times = {"updated_start": window["start"], "updated_end": window["end"]}
+    result = Operator(task_id=kind, output_path=path, **times, **extra).execute({})
+    return {"rows": result["rows"], "pages": result["pages"]}
+
+run({"start": "2026-03-01 00:00:00", "end": "2026-03-01 00:00:59"})  # warm-up: code, not data
+work = {"start": day + " 00:00:00", "end": day + " 23:59:59"}
+""" + MEASURE.replace(
+    'print(json.dumps({"seconds"',
+    "peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+    'print(json.dumps({"peak_rss": peak_rss, "seconds"',
+)
+
+
+def _operator_run(kind: str, url: str, day: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as scratch:
+        out = subprocess.run(
+            [sys.executable, "-c", _PROBE, kind, url, scratch, day], capture_output=True, text=True, check=True
+        ).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _curve(points: list[dict[str, Any]], unit: str) -> dict[str, Any]:
+    """Per-unit time of the largest size against the middle one, RSS of the largest against the smallest."""
+    small, middle, large = points
+    return {
+        "time_per_unit_large_vs_middle": round(large[f"us_per_{unit}"] / middle[f"us_per_{unit}"], 3),
+        "rss_large_vs_small": round(large["peak_rss_mib"] / small["peak_rss_mib"], 3),
+    }
+
+
+def bench_calllogs_scale(sizes: tuple[int, ...], latency: float) -> dict[str, Any]:
+    """Call logs of one account-local day at each size: the operator's run, 8 in flight.
+
+    :param sizes: calls in the day, smallest first (three).
+    :param latency: the emulator's latency per request, seconds.
+    :return: the figure.
+    """
+    from benchmarks.call_logs import _calls_per_agent
+
+    agents, day = 200, "2026-03-02"
+    points: list[dict[str, Any]] = []
+    for calls in sizes:
+        scale, total = _calls_per_agent(agents, calls)
+        args = ("--agents", str(agents), "--calls-per-agent", str(scale), "--latency", str(latency))
+        with emulator_process(*args) as url:
+            _operator_run("calls", url, day)  # warm-up: the emulator builds and encodes the day once
+            figures = _operator_run("calls", url, day)
+        assert figures["rows"]["rows"] == total, (figures["rows"], total)
+        requests = figures["rows"]["pages"]
+        ideal = math.ceil(requests / 8) * latency
+        points.append(
+            {
+                "size": total,
+                "requests": requests,
+                "seconds": round(figures["seconds"], 3),
+                "cpu_seconds": round(figures["cpu_seconds"], 3),
+                "ideal_s": round(ideal, 3),
+                "vs_ideal": round(figures["seconds"] / ideal, 3),
+                "us_per_call": round(figures["seconds"] / total * 1e6, 3),
+                "peak_rss_mib": round(figures["peak_rss"] / 2**20, 1),
+            }
+        )
+    curve = _curve(points, "call")
+    vs_ideal = points[-1]["vs_ideal"]
+    per_call, rss = curve["time_per_unit_large_vs_middle"], curve["rss_large_vs_small"]
+    return {
+        "name": f"Call logs scale: {' -> '.join(str(p['size']) for p in points)} calls in a day, "
+        f"the operator's run @ {int(latency * 1000)} ms, 8 in flight",
+        "points": points,
+        **curve,
+        "vs_ideal": vs_ideal,
+        "target": "time per call at the largest <= 1.15x the middle; <= 1.3x the ideal; peak RSS <= 1.5x the smallest",
+        "margin": min(margin(per_call, 1.15), margin(vs_ideal, 1.3), margin(rss, 1.5)),
+        "met": per_call <= 1.15 and vs_ideal <= 1.3 and rss <= 1.5,
+    }
+
+
+def bench_leads_scale(sizes: tuple[int, ...], latency: float) -> dict[str, Any]:
+    """A day of lead changes at each size: the operator's run.
+
+    :param sizes: leads changed in the day, smallest first (three).
+    :param latency: the emulator's latency per request, seconds.
+    :return: the figure.
+    """
+    points: list[dict[str, Any]] = []
+    day = TODAY.isoformat()
+    for leads in sizes:
+        with emulator_process("--leads-per-day", str(leads), "--lead-days", "2", "--latency", str(latency)) as url:
+            _operator_run("leads", url, day)  # warm-up: the emulator encodes each lead once
+            figures = _operator_run("leads", url, day)
+        assert figures["rows"]["rows"] == leads, (figures["rows"], leads)
+        points.append(
+            {
+                "size": leads,
+                "seconds": round(figures["seconds"], 3),
+                "cpu_seconds": round(figures["cpu_seconds"], 3),
+                "us_per_lead": round(figures["seconds"] / leads * 1e6, 3),
+                "peak_rss_mib": round(figures["peak_rss"] / 2**20, 1),
+            }
+        )
+    curve = _curve(points, "lead")
+    per_lead, rss = curve["time_per_unit_large_vs_middle"], curve["rss_large_vs_small"]
+    return {
+        "name": f"Leads scale: {' -> '.join(str(p['size']) for p in points)} leads changed in a day, "
+        f"the operator's run @ {int(latency * 1000)} ms",
+        "points": points,
+        **curve,
+        "target": "time per lead at the largest <= 1.15x the middle; peak RSS <= 1.5x the smallest",
+        "margin": min(margin(per_lead, 1.15), margin(rss, 1.5)),
+        "met": per_lead <= 1.15 and rss <= 1.5,
+    }
+
+
+def bench_triggers_scale(sizes: tuple[int, ...], latency: float, poke_interval: float, runs: int) -> dict[str, Any]:
+    """Deferred triggers in one loop at each size, and as many HttpSensorTriggers at the largest.
+
+    :param sizes: trigger counts, smallest first.
+    :param latency: the emulator's latency per request, seconds.
+    :param poke_interval: each trigger's interval, seconds.
+    :param runs: samples per point (medians).
+    :return: the figure.
+    """
+    from benchmarks.trigger_fanout import POLLS, fanout_measure
+
+    points: list[dict[str, Any]] = []
+    largest = max(sizes)
+    peer: list[tuple[float, float]] = []
+    samples: dict[int, list[tuple[float, float]]] = {size: [] for size in sizes}
+    for _ in range(runs):  # interleaved
+        for size in sizes:
+            samples[size].append(fanout_measure("ours", size, largest, latency, poke_interval))
+        peer.append(fanout_measure("peer", largest, largest, latency, poke_interval))
+    for size in sizes:
+        wall, cpu = median_of([w for w, _ in samples[size]]), median_of([c for _, c in samples[size]])
+        points.append(
+            {
+                "size": size,
+                "wall_s": round(wall, 3),
+                "loop_cpu_s": round(cpu, 3),
+                "loop_cpu_ms_per_poll": round(cpu / (size * POLLS) * 1000, 4),
+            }
+        )
+    peer_wall, peer_cpu = median_of([w for w, _ in peer]), median_of([c for _, c in peer])
+    peer_point = {
+        "size": largest,
+        "wall_s": round(peer_wall, 3),
+        "loop_cpu_s": round(peer_cpu, 3),
+        "loop_cpu_ms_per_poll": round(peer_cpu / (largest * POLLS) * 1000, 4),
+    }
+    per_poll = points[-1]["loop_cpu_ms_per_poll"] / points[0]["loop_cpu_ms_per_poll"]
+    vs_peer = points[-1]["wall_s"] / peer_wall
+    cpu_vs_peer = points[-1]["loop_cpu_ms_per_poll"] / peer_point["loop_cpu_ms_per_poll"]
+    return {
+        "name": f"Trigger fan-out scale: {' -> '.join(str(p['size']) for p in points)} triggers in one loop, "
+        f"vs {largest} HttpSensorTriggers ({int(latency * 1000)} ms, data on poll {POLLS})",
+        "points": points,
+        "peer": peer_point,
+        "cpu_per_poll_large_vs_small": round(per_poll, 3),
+        "wall_vs_peer": round(vs_peer, 3),
+        "loop_cpu_vs_peer": round(cpu_vs_peer, 3),
+        "runs": runs,
+        "target": "loop CPU per poll at the largest <= 1.2x the smallest; ahead of the peer in wall time and CPU",
+        "margin": min(margin(per_poll, 1.2), margin(vs_peer, 1.0), margin(cpu_vs_peer, 1.0)),
+        "met": per_poll <= 1.2 and vs_peer <= 1.0 and cpu_vs_peer <= 1.0,
+    }
