@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         "calllogs": lambda: bench_call_logs(3_000 if smoke else 120_000, 0.005 if smoke else 0.05, 1 if smoke else 2),
         "leads": lambda: bench_leads(4_000 if smoke else 200_000, 0.005 if smoke else 0.05, 1 if smoke else 2),
         "calllogs_scale": lambda: bench_calllogs_scale(
-            (600, 1_200, 2_400) if smoke else (12_000, 120_000, 1_200_000), 0.005 if smoke else 0.05
+            (600, 1_200, 2_400) if smoke else (12_000, 120_000, 1_200_000), 0.005 if smoke else 0.05, 1 if smoke else 2
         ),
         "triggers_scale": lambda: bench_triggers_scale(
             (5, 20) if smoke else (200, 2_000), 0.005 if smoke else 0.05, 0.01 if smoke else 0.1, 1 if smoke else 3

@@ -44,38 +44,43 @@ def _calls_per_agent(agents: int, calls: int) -> tuple[float, int]:
     return scale, len(ConvosoEmulator(agents=agents, today=TODAY, calls_per_agent=scale).day_calls(day))
 
 
-def bench_call_logs(calls: int, latency: float, runs: int) -> dict[str, Any]:
+def read_day(concurrency: int) -> tuple[float, float, int]:
+    """Read 2026-03-02's call logs into a spool through ``convoso_calls``: wall, CPU seconds and pages.
 
+    :param concurrency: pages in flight.
+    :return: ``(wall_s, cpu_s, pages)``.
+    """
     from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery
     from airflow_provider_convoso.hooks.convoso import ConvosoHook
     from airflow_provider_convoso.spool import BodySpool
 
-    agents = 200
-    scale, total = _calls_per_agent(agents, calls)
     query = CallLogsQuery.from_inputs(start_time="2026-03-02 00:00:00", end_time="2026-03-02 23:59:59")
 
-    def read(concurrency: int) -> tuple[float, float, int]:
-        async def pages(spool: BodySpool) -> int:
-            hook = ConvosoHook("convoso_calls")
-            try:
-                stats = await hook.afetch_call_log_pages(query, spool, max_concurrency=concurrency)
-            finally:
-                await hook.aclose()
-            return stats.pages
+    async def pages(spool: BodySpool) -> int:
+        hook = ConvosoHook("convoso_calls")
+        try:
+            stats = await hook.afetch_call_log_pages(query, spool, max_concurrency=concurrency)
+        finally:
+            await hook.aclose()
+        return stats.pages
 
-        with BodySpool() as spool:
-            requests: list[int] = []
-            wall, cpu = timed(lambda: requests.append(asyncio.run(pages(spool))), collect=True)
-        return wall, cpu, requests[0]
+    with BodySpool() as spool:
+        requests: list[int] = []
+        wall, cpu = timed(lambda: requests.append(asyncio.run(pages(spool))), collect=True)
+    return wall, cpu, requests[0]
 
+
+def bench_call_logs(calls: int, latency: float, runs: int) -> dict[str, Any]:
+    agents = 200
+    scale, total = _calls_per_agent(agents, calls)
     emulator_args = ("--agents", str(agents), "--calls-per-agent", str(scale), "--today", TODAY.isoformat())
     with emulator_process(*emulator_args, "--latency", str(latency)) as url:
         os.environ["AIRFLOW_CONN_CONVOSO_CALLS"] = convoso_connection(url)
-        read(8)  # warm-up: the emulator builds the day once
+        read_day(8)  # warm-up: the emulator builds the day once
         serial_s, parallel_s = [], []
         for _ in range(runs):  # interleaved
-            serial_s.append(read(1))
-            parallel_s.append(read(8))
+            serial_s.append(read_day(1))
+            parallel_s.append(read_day(8))
     requests = parallel_s[0][2]
     serial, parallel = median_of([w for w, _, _ in serial_s]), median_of([w for w, _, _ in parallel_s])
     ideal = math.ceil(requests / 8) * latency

@@ -2,7 +2,7 @@
 
 python -m benchmarks.plots results.json DIR   # redraw from a saved run
 
-Needs the benchmark extras (``pip install airflow-provider-convoso[bench]``): matplotlib.
+Needs the benchmarks' extras (``requirements/bench.txt``, installed by ``make bench``): matplotlib.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 #: figure id -> (title, unit, what the time axis shows)
 _CURVES = {
-    "calllogs_scale": ("Call logs: one account-local day", "calls", "µs per call (operator's run)"),
+    "calllogs_scale": ("Call logs: one account-local day", "calls", "µs per call"),
     "leads_scale": ("Leads: one day of changes", "leads", "µs per lead (operator's run)"),
     "triggers_scale": ("Trigger fan-out: triggers in one loop", "triggers", "loop CPU ms per poll"),
 }
@@ -48,9 +48,15 @@ def draw(results: list[dict[str, Any]], folder: Path) -> list[Path]:
             right.plot(sizes, [p["wall_s"] for p in points], "o-", label="AgentPerformanceTrigger")
             right.plot([peer["size"]], [peer["wall_s"]], "s", label="HttpSensorTrigger")
             right.set_ylabel("wall seconds, all triggers done")
+        elif result["id"] == "calllogs_scale":
+            left.plot(sizes, [p["us_per_call"] for p in points], "o-", label="read, 8 pages in flight")
+            left.plot(sizes, [p["ideal_s"] / p["size"] * 1e6 for p in points], "--", label="ideal read (latency only)")
+            left.plot(sizes, [p["operator_us_per_call"] for p in points], "s-", label="operator's whole run")
+            right.plot(sizes, [p["peak_rss_mib"] for p in points], "o-", label="operator's peak RSS")
+            right.set_ylabel("peak RSS, MiB (Airflow included)")
+            right.set_ylim(bottom=0)
         else:
-            key = "us_per_call" if unit == "calls" else "us_per_lead"
-            left.plot(sizes, [p[key] for p in points], "o-", label="this provider")
+            left.plot(sizes, [p["us_per_lead"] for p in points], "o-", label="operator's whole run")
             right.plot(sizes, [p["peak_rss_mib"] for p in points], "o-", label="this provider")
             right.set_ylabel("peak RSS, MiB (Airflow included)")
             right.set_ylim(bottom=0)

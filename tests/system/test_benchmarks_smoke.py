@@ -28,8 +28,14 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     assert report["machine"]["smoke"] is True
     ids = [r["id"] for r in report["results"]]
-    assert ids == ["parse", "requests", "sensor", "backfill", "payload", "triggers", "calllogs", "leads"]
+    assert ids == [
+        "parse", "requests", "sensor", "backfill", "payload", "triggers", "calllogs", "leads",
+        "calllogs_scale", "triggers_scale", "leads_scale", "digest_checks",
+    ]  # fmt: skip
     for entry in report["results"]:
         assert isinstance(entry["met"], bool)
         assert entry["target"]
+        if entry["id"].endswith("_scale"):  # a curve: its points, smallest first, each measured
+            sizes = [point["size"] for point in entry["points"]]
+            assert sizes == sorted(sizes) and len(sizes) >= 2 and sizes[0] > 0
     assert "DAG-parse import cost" in result.stdout

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_convoso.exceptions import ConvosoResponseError
-from airflow_provider_convoso.wire.paging import offset_pages, unique_by_id
+from airflow_provider_convoso.wire import paging
+from airflow_provider_convoso.wire.paging import IdSet, offset_pages, unique_by_id
 
 
 @given(rows=st.integers(0, 300), clamp=st.integers(1, 50))
@@ -54,3 +55,48 @@ def test_unique_by_id_keeps_the_first_of_each_id_and_counts_the_rest(ids: list[i
     assert all(record is records[ids.index(record["id"])] for record in kept)
     assert dropped[0] == len(ids) - len(set(ids))
     assert list(unique_by_id([{"id": 7}, {"id": "7"}], [0])) == [{"id": 7}]  # compared as text
+
+
+_IDS = st.one_of(
+    st.integers(0, 10**18 - 1).map(str),  # kept as integers
+    st.sampled_from(["0", "00", "07", "7", "-1", "1e3", " 7", "\u0661", "9" * 19, "", "None", "x"]),  # as text
+)
+
+
+@given(st.lists(_IDS, max_size=300), st.integers(1, 8))
+def test_the_id_set_answers_as_a_set_of_strings_does(keys: list[str], merge_every: int) -> None:
+    original = paging._MIN_RECENT
+    paging._MIN_RECENT = merge_every  # merge often, so lookups cross the sorted array
+    try:
+        ids, model = IdSet(), set()
+        for key in keys:
+            assert ids.add(key) == (key not in model), key
+            model.add(key)
+        assert len(ids) == len(model)
+        assert all(not ids.add(key) for key in model)
+    finally:
+        paging._MIN_RECENT = original
+
+
+_MEMORY_PROBE = """
+import resource, sys
+from airflow_provider_convoso.wire.paging import IdSet
+ids = IdSet() if sys.argv[1] == "ids" else set()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for number in range(739_000_000_000, 739_001_000_000):
+    ids.add(str(number))
+print(len(ids), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def test_a_million_ids_take_under_half_the_memory_of_a_set_of_their_strings() -> None:
+    import subprocess
+    import sys
+
+    def rise(kind: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, kind], capture_output=True, text=True, check=True)
+        count, kib = map(int, out.stdout.split())
+        assert count == 1_000_000
+        return kib
+
+    assert rise("ids") < 0.5 * rise("set")
