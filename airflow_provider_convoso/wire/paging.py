@@ -6,7 +6,6 @@ Pages step by the rows received, not by the ``limit`` asked for, so a server tha
 
 from __future__ import annotations
 
-import heapq
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
@@ -48,7 +47,7 @@ def unique_by_id(records: Iterable[dict[str, Any]], dropped: list[int]) -> Itera
     :param dropped: ``dropped[0]`` counts the repeated records left out.
     :return: the records, each ``id`` once.
     """
-    seen = IdSet()
+    seen = IdMap()
     for record in records:
         if not seen.add(str(record.get("id"))):
             dropped[0] += 1
@@ -56,50 +55,96 @@ def unique_by_id(records: Iterable[dict[str, Any]], dropped: list[int]) -> Itera
         yield record
 
 
-#: Fewest integer ids kept in the set of recent ones before they are merged into the array.
-_MIN_RECENT = 1 << 16
+#: Integer ids kept in the recent dict before they are merged into the arrays.
+_MIN_RECENT = 1 << 15
 
 
-class IdSet:
-    """The ids seen so far, in about 8 bytes each: an export of a million calls dedupes in a
-    few MiB rather than the 100 MiB a set of strings takes.
+def _number(key: str) -> int | None:
+    """The id as a 64-bit integer when its text is a plain decimal one, else ``None``."""
+    if key.isascii() and key.isdigit() and len(key) < 19 and (key[0] != "0" or key == "0"):
+        return int(key)
+    return None
+
+
+class IdMap:
+    """Ids seen so far, each with a small number, in about 16 bytes an id: an export of a
+    million calls or leads dedupes in a few MiB rather than the 100 MiB a dict of strings takes.
 
     Decimal ids without a leading zero (every id Convoso sends) are kept as 64-bit integers:
-    recent ones in a set, the rest in a sorted array searched by bisection, the two merged
-    when the set reaches half the array's size (so each id is merged a few times at most).
-    Any other id is kept as text. Ids compare as text: ``"7"`` and ``"07"`` differ.
+    recent ones in a small dict, the rest in a sorted array searched by bisection (with the
+    numbers in a parallel array). A full dict is merged in by copying the arrays' runs
+    between its ids' places: one Python step per id, the rest in C. Any other id is kept as
+    text. Ids compare as text: ``"7"`` and ``"07"`` differ.
     """
 
-    __slots__ = ("_other", "_recent", "_sorted")
+    __slots__ = ("_keys", "_other", "_recent", "_values")
 
     def __init__(self) -> None:
-        self._sorted = array("q")
-        self._recent: set[int] = set()
-        self._other: set[str] = set()
+        self._keys = array("q")
+        self._values = array("q")
+        self._recent: dict[int, int] = {}
+        self._other: dict[str, int] = {}
 
     def __len__(self) -> int:
-        return len(self._sorted) + len(self._recent) + len(self._other)
+        return len(self._keys) + len(self._recent) + len(self._other)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def get(self, key: str) -> int | None:
+        """Return the number kept for an id.
+
+        :param key: the id as text.
+        :return: its number, or ``None`` when it was not seen.
+        """
+        number = _number(key)
+        if number is None:
+            return self._other.get(key)
+        value = self._recent.get(number)
+        if value is not None:
+            return value
+        keys = self._keys
+        at = bisect_left(keys, number)
+        return self._values[at] if at < len(keys) and keys[at] == number else None
+
+    def __setitem__(self, key: str, value: int) -> None:
+        number = _number(key)
+        if number is None:
+            self._other[key] = value
+            return
+        keys = self._keys
+        at = bisect_left(keys, number)
+        if at < len(keys) and keys[at] == number:
+            self._values[at] = value
+            return
+        self._recent[number] = value
+        if len(self._recent) >= _MIN_RECENT:
+            self._merge()
 
     def add(self, key: str) -> bool:
-        """Add an id.
+        """Add an id (as a set would).
 
         :param key: the id as text.
         :return: whether it was new.
         """
-        if not (key.isascii() and key.isdigit() and len(key) < 19 and (key[0] != "0" or key == "0")):
-            if key in self._other:
-                return False
-            self._other.add(key)
-            return True
-        number = int(key)
-        if number in self._recent:
+        if key in self:
             return False
-        ordered = self._sorted
-        at = bisect_left(ordered, number)
-        if at < len(ordered) and ordered[at] == number:
-            return False
-        self._recent.add(number)
-        if len(self._recent) >= max(_MIN_RECENT, len(ordered) // 4):
-            self._sorted = array("q", heapq.merge(ordered, sorted(self._recent)))
-            self._recent = set()
+        self[key] = 0
         return True
+
+    def _merge(self) -> None:
+        # Runs of the old arrays are copied whole between the recent ids' places, so the
+        # Python-level work is one step per recent id, not per id kept.
+        keys, values = self._keys, self._values
+        merged_keys, merged_values = array("q"), array("q")
+        start = 0
+        for number, value in sorted(self._recent.items()):
+            at = bisect_left(keys, number, start)
+            merged_keys.extend(keys[start:at])
+            merged_values.extend(values[start:at])
+            merged_keys.append(number)
+            merged_values.append(value)
+            start = at
+        merged_keys.extend(keys[start:])
+        merged_values.extend(values[start:])
+        self._keys, self._values, self._recent = merged_keys, merged_values, {}

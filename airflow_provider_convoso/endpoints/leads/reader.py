@@ -34,6 +34,7 @@ from airflow_provider_convoso.endpoints.leads.query import LeadsQuery
 from airflow_provider_convoso.endpoints.leads.records import page_keys
 from airflow_provider_convoso.exceptions import ConvosoOffsetError, ConvosoResponseError
 from airflow_provider_convoso.wire.local_time import shifted
+from airflow_provider_convoso.wire.paging import IdMap
 
 #: Passes over one crowded second before its moving total is an error.
 SECOND_PASSES = 3
@@ -46,7 +47,7 @@ class LeadStats:
     pages: int = 0
     re_reads: int = 0
     crowded_seconds: int = 0
-    last_page: dict[str, int] = dataclasses.field(default_factory=dict)
+    last_page: IdMap = dataclasses.field(default_factory=IdMap)
 
 
 async def read_changes(

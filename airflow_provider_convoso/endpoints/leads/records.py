@@ -18,6 +18,7 @@ from airflow_provider_convoso.exceptions import ConvosoInputError, ConvosoRespon
 from airflow_provider_convoso.tables import Column, Table
 from airflow_provider_convoso.wire.envelope import count_of, data_of, decode_json, records_in, snippet
 from airflow_provider_convoso.wire.local_time import aware
+from airflow_provider_convoso.wire.paging import IdMap
 
 #: Fields that hold ids: strings, so they join with the call logs and lookup tables.
 ID_FIELDS = ("id", "lead_id", "list_id", "user_id", "owner_id", "created_by", "last_modified_by")
@@ -238,7 +239,7 @@ def type_lead(raw: Mapping[str, Any], zone: dt.tzinfo, custom_fields: Mapping[st
 
 
 def spooled_leads(
-    spool: Any, last_page: Mapping[str, int], zone: dt.tzinfo, custom_fields: Mapping[str, str], dropped: list[int]
+    spool: Any, last_page: IdMap, zone: dt.tzinfo, custom_fields: Mapping[str, str], dropped: list[int]
 ) -> Iterator[dict[str, Any]]:
     """Yield each lead once, typed, from the read it was last seen in: its newest update.
 

@@ -156,7 +156,7 @@ class CallLogAnswers(RecordingAnswers):
         key = (day, self._knobs.timezone, self._knobs.calls_per_agent, seq)
         encoded = self._encoded_calls.get(key)
         if encoded is None:
-            if len(self._encoded_calls) > 1_000_000:
+            if len(self._encoded_calls) > 3_000_000:  # a day of over a million calls stays encoded
                 self._encoded_calls.clear()
             encoded = self._encoded_calls[key] = json.dumps(self._call_record(day, seq, call, False)).encode()
         return encoded

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_convoso.testing.emulator.call_logs import _Encoded
@@ -108,13 +109,13 @@ class LeadAnswers(World):
             "field_84": "",
         }
 
-    def leads_in_window(self, start: str, end: str) -> list[int]:
+    def leads_in_window(self, start: str, end: str) -> Sequence[int]:
         """Every lead whose update time is in ``[start, end]`` now, in the service's order."""
         count = self.lead_count()
         lo = bisect.bisect_left(range(count), start, key=self._base_time)
         hi = bisect.bisect_right(range(count), end, key=self._base_time)
         if not self._lead_updates:
-            return list(range(lo, hi))
+            return range(lo, hi)  # a page is a slice of it: nothing built per request
         moved = self._lead_updates
         rows = [(self._base_time(k), k) for k in range(lo, hi) if k not in moved]
         rows += [(when, k) for k, (when, _) in moved.items() if start <= when <= end]
@@ -153,8 +154,8 @@ class LeadAnswers(World):
         if knobs.lead_updates_per_page:  # the account moves on between two pages of a reader
             self._update_leads(self.leads_in_window(start, end), offset, knobs.lead_updates_per_page)
         window = self.leads_in_window(start, end)
-        if not ordered:
-            window.sort()  # by id: the order without the update filters is not documented
+        if not ordered and not isinstance(window, range):
+            window = sorted(window)  # by id: the order without the update filters is not documented
         filters = {name: params[name] for name in ("lead_id", "list_id", "user_id", "status") if name in params}
         if filters:
             window = [k for k in window if all(self.lead_record(k)[n] == v for n, v in filters.items())]
@@ -168,17 +169,17 @@ class LeadAnswers(World):
         key = (k, self._lead_updates.get(k, ("", 0))[1])
         encoded = self._encoded_leads.get(key)
         if encoded is None:
-            if len(self._encoded_leads) > 400_000:
+            if len(self._encoded_leads) > max(400_000, 2 * self.lead_count()):
                 self._encoded_leads.clear()
             encoded = self._encoded_leads[key] = json.dumps(self.lead_record(k)).encode()
         return encoded
 
-    def _update_leads(self, window: list[int], unread_from: int, count: int) -> None:
+    def _update_leads(self, window: Sequence[int], unread_from: int, count: int) -> None:
         """Give ``count`` leads of the window the clock's next time: half from its start (read
         already by a reader going forward), half spread over what it has not read yet (from
         the page asked for on)."""
-        front = window[: (count + 1) // 2]
-        rest = window[unread_from:]
+        front = list(window[: (count + 1) // 2])
+        rest = list(window[unread_from:])
         step = max(1, len(rest) // max(1, count - len(front)))
         chosen = list(dict.fromkeys(front + rest[::step][: count - len(front)]))
         newest = max(
