@@ -20,7 +20,7 @@ from benchmarks._harness import MEASURE, TODAY, emulator_process, margin, median
 #: The operator in a fresh interpreter: warmed up on a small window, then run on the day;
 #: prints its wall and CPU seconds, rows and the process's peak RSS (Airflow included).
 _PROBE = """
-import json, os, resource, sys, time
+import json, os, sys, time
 kind, url, out_dir, day = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 connection = {"conn_type": "convoso", "host": url, "password": "emulator-token"}
 os.environ["AIRFLOW_CONN_CONVOSO_DEFAULT"] = json.dumps(connection)
@@ -44,7 +44,9 @@ run({"start": "2026-03-01 00:00:00", "end": "2026-03-01 00:00:59"})  # warm-up: 
 work = {"start": day + " 00:00:00", "end": day + " 23:59:59"}
 """ + MEASURE.replace(
     'print(json.dumps({"seconds"',
-    "peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+    # VmHWM is this process's own peak; ru_maxrss would start from the parent's (it
+    # survives the fork and exec that start the probe).
+    'peak_rss = int(next(line for line in open("/proc/self/status") if line.startswith("VmHWM:")).split()[1]) * 1024\n'
     'print(json.dumps({"peak_rss": peak_rss, "seconds"',
 )
 

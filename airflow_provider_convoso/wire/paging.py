@@ -47,7 +47,7 @@ def unique_by_id(records: Iterable[dict[str, Any]], dropped: list[int]) -> Itera
     :param dropped: ``dropped[0]`` counts the repeated records left out.
     :return: the records, each ``id`` once.
     """
-    seen = IdMap()
+    seen = IdMap(numbers=False)
     for record in records:
         if not seen.add(str(record.get("id"))):
             dropped[0] += 1
@@ -67,21 +67,26 @@ def _number(key: str) -> int | None:
 
 
 class IdMap:
-    """Ids seen so far, each with a small number, in about 16 bytes an id: an export of a
-    million calls or leads dedupes in a few MiB rather than the 100 MiB a dict of strings takes.
+    """Ids seen so far, each with a small number, in 8 bytes an id (16 with numbers): an
+    export of a million calls or leads dedupes in a few MiB rather than the 100 MiB a dict
+    of strings takes.
 
     Decimal ids without a leading zero (every id Convoso sends) are kept as 64-bit integers:
     recent ones in a small dict, the rest in a sorted array searched by bisection (with the
-    numbers in a parallel array). A full dict is merged in by copying the arrays' runs
-    between its ids' places: one Python step per id, the rest in C. Any other id is kept as
-    text. Ids compare as text: ``"7"`` and ``"07"`` differ.
+    numbers in a parallel array). A full dict is merged into the arrays in place, from the
+    back, moving the runs between its ids' places: one Python step per id, the moves in C,
+    and no second copy of the arrays. Any other id is kept as text. Ids compare as text:
+    ``"7"`` and ``"07"`` differ.
+
+    :param numbers: keep a number per id; without, it is a set (:meth:`add`, ``in``) and
+        every id's number is 0.
     """
 
     __slots__ = ("_keys", "_other", "_recent", "_values")
 
-    def __init__(self) -> None:
+    def __init__(self, *, numbers: bool = True) -> None:
         self._keys = array("q")
-        self._values = array("q")
+        self._values = array("q") if numbers else None
         self._recent: dict[int, int] = {}
         self._other: dict[str, int] = {}
 
@@ -105,9 +110,13 @@ class IdMap:
             return value
         keys = self._keys
         at = bisect_left(keys, number)
-        return self._values[at] if at < len(keys) and keys[at] == number else None
+        if at < len(keys) and keys[at] == number:
+            return 0 if self._values is None else self._values[at]
+        return None
 
     def __setitem__(self, key: str, value: int) -> None:
+        if self._values is None and value != 0:
+            raise ValueError("this IdMap keeps no numbers: every id's number is 0")
         number = _number(key)
         if number is None:
             self._other[key] = value
@@ -115,7 +124,8 @@ class IdMap:
         keys = self._keys
         at = bisect_left(keys, number)
         if at < len(keys) and keys[at] == number:
-            self._values[at] = value
+            if self._values is not None:
+                self._values[at] = value
             return
         self._recent[number] = value
         if len(self._recent) >= _MIN_RECENT:
@@ -133,18 +143,19 @@ class IdMap:
         return True
 
     def _merge(self) -> None:
-        # Runs of the old arrays are copied whole between the recent ids' places, so the
-        # Python-level work is one step per recent id, not per id kept.
-        keys, values = self._keys, self._values
-        merged_keys, merged_values = array("q"), array("q")
-        start = 0
-        for number, value in sorted(self._recent.items()):
-            at = bisect_left(keys, number, start)
-            merged_keys.extend(keys[start:at])
-            merged_values.extend(values[start:at])
-            merged_keys.append(number)
-            merged_values.append(value)
-            start = at
-        merged_keys.extend(keys[start:])
-        merged_values.extend(values[start:])
-        self._keys, self._values, self._recent = merged_keys, merged_values, {}
+        recent = sorted(self._recent.items())
+        self._recent = {}
+        columns = [self._keys] if self._values is None else [self._keys, self._values]
+        end = len(self._keys)  # the old ids not moved yet are [0, end)
+        for column in columns:
+            column.frombytes(bytes(column.itemsize * len(recent)))  # room at the back
+        write = len(self._keys)  # [write, len) is merged already
+        for number, value in reversed(recent):
+            at = bisect_left(self._keys, number, 0, end)
+            run = end - at
+            for column, new in zip(columns, (number, value), strict=False):
+                if run:
+                    column[write - run : write] = column[at:end]
+                column[write - run - 1] = new
+            write -= run + 1
+            end = at
