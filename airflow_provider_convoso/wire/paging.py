@@ -7,7 +7,7 @@ Pages step by the rows received, not by the ``limit`` asked for, so a server tha
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -115,21 +115,7 @@ class IdMap:
         return None
 
     def __setitem__(self, key: str, value: int) -> None:
-        if self._values is None and value != 0:
-            raise ValueError("this IdMap keeps no numbers: every id's number is 0")
-        number = _number(key)
-        if number is None:
-            self._other[key] = value
-            return
-        keys = self._keys
-        at = bisect_left(keys, number)
-        if at < len(keys) and keys[at] == number:
-            if self._values is not None:
-                self._values[at] = value
-            return
-        self._recent[number] = value
-        if len(self._recent) >= _MIN_RECENT:
-            self._merge()
+        self._put(key, value, replace=True)
 
     def add(self, key: str) -> bool:
         """Add an id (as a set would).
@@ -137,25 +123,54 @@ class IdMap:
         :param key: the id as text.
         :return: whether it was new.
         """
-        if key in self:
+        return self._put(key, 0, replace=False)
+
+    def _put(self, key: str, value: int, *, replace: bool) -> bool:
+        """Keep ``value`` for ``key`` (a known id keeps its number unless ``replace``); say if it was new."""
+        if self._values is None and value != 0:
+            raise ValueError("this IdMap keeps no numbers: every id's number is 0")
+        number = _number(key)
+        if number is None:
+            new = key not in self._other
+            if new or replace:
+                self._other[key] = value
+            return new
+        keys = self._keys
+        at = bisect_left(keys, number)
+        if at < len(keys) and keys[at] == number:
+            if replace and self._values is not None:
+                self._values[at] = value
             return False
-        self[key] = 0
-        return True
+        new = number not in self._recent
+        if new or replace:
+            self._recent[number] = value
+            if len(self._recent) >= _MIN_RECENT:
+                self._merge()
+        return new
 
     def _merge(self) -> None:
-        recent = sorted(self._recent.items())
+        recent = sorted(self._recent)
+        numbers = [self._recent[number] for number in recent]
         self._recent = {}
-        columns = [self._keys] if self._values is None else [self._keys, self._values]
-        end = len(self._keys)  # the old ids not moved yet are [0, end)
-        for column in columns:
-            column.frombytes(bytes(column.itemsize * len(recent)))  # room at the back
-        write = len(self._keys)  # [write, len) is merged already
-        for number, value in reversed(recent):
-            at = bisect_left(self._keys, number, 0, end)
+        keys, values = self._keys, self._values
+        end = len(keys)  # the old ids not moved yet are [0, end)
+        keys.frombytes(bytes(8 * len(recent)))  # room at the back
+        if values is not None:
+            values.frombytes(bytes(8 * len(recent)))
+        write, high = len(keys), len(recent)  # [write, len) is merged; recent[:high] is not
+        while high:
+            # The old ids above the greatest recent one left move up, in one slice...
+            at = bisect_left(keys, recent[high - 1], 0, end)
             run = end - at
-            for column, new in zip(columns, (number, value), strict=False):
-                if run:
-                    column[write - run : write] = column[at:end]
-                column[write - run - 1] = new
-            write -= run + 1
-            end = at
+            if run:
+                keys[write - run : write] = keys[at:end]
+                if values is not None:
+                    values[write - run : write] = values[at:end]
+            write, end = write - run, at
+            # ...and every recent id above the next old one goes below them, in one slice
+            # (ids that arrive in order merge in a single step).
+            low = bisect_right(recent, keys[end - 1], 0, high) if end else 0
+            keys[write - (high - low) : write] = array("q", recent[low:high])
+            if values is not None:
+                values[write - (high - low) : write] = array("q", numbers[low:high])
+            write, high = write - (high - low), low
