@@ -205,6 +205,9 @@ def _request_body(settings: ClientSettings, query: Query) -> tuple[bytes, dict[s
     return urlencode(payload).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+#: Connections a shared session keeps open to the API at most (aiohttp's own default).
+SESSION_CONNECTIONS = 100
+
 #: Bytes asked of aiohttp per read (before inflating).
 _CHUNK_BYTES = 64 * 1024
 
@@ -214,9 +217,12 @@ def _new_session(settings: ClientSettings, trust_env: bool, connector: Any) -> a
     import aiohttp
 
     if connector is None:
-        # Unbounded: each caller bounds its own requests in flight (a backfill's workers,
-        # a trigger's single poll), and a shared session serves every trigger in a loop.
-        connector = aiohttp.TCPConnector(limit=0, ssl=_ssl_context(settings.verify))
+        # A pool of SESSION_CONNECTIONS: each caller bounds its own requests in flight (a
+        # backfill's workers, at most MAX_CONCURRENCY; a trigger's single poll), and a loop's
+        # triggers share the session. Thousands of triggers polling one account at once
+        # queue for these kept-alive connections instead of opening one each, which costs
+        # the loop more per poll the more there are.
+        connector = aiohttp.TCPConnector(limit=SESSION_CONNECTIONS, ssl=_ssl_context(settings.verify))
     return aiohttp.ClientSession(
         connector=connector,
         headers={

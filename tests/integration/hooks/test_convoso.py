@@ -498,6 +498,30 @@ def test_hooks_in_one_loop_share_one_session_closed_by_the_last(convoso_conn: Co
     assert convoso_conn.max_in_flight == 20
 
 
+def test_a_loops_shared_session_keeps_at_most_its_pool_of_connections(convoso_conn: ConvosoEmulator) -> None:
+    from airflow_provider_convoso.hooks import _sessions
+    from airflow_provider_convoso.hooks._transport import SESSION_CONNECTIONS
+
+    # More hooks than the pool, each answer held long enough for every request to be asked
+    # for while the first ones wait: the rest queue for the pool's connections.
+    convoso_conn.configure(latency=0.3)
+    query = AgentPerformanceQuery.from_inputs(date_start="2026-03-02")
+    hooks_count = SESSION_CONNECTIONS + 30
+
+    async def scenario() -> tuple[set[int], int]:
+        hooks = [ConvosoHook() for _ in range(hooks_count)]
+        await asyncio.gather(*(hook.aget_conn() for hook in hooks))
+        counts = await asyncio.gather(*(hook.acount(query) for hook in hooks))
+        for hook in hooks:
+            await hook.aclose()
+        return set(counts), _sessions.open_sessions()
+
+    counts, left = asyncio.run(scenario())
+    assert len(counts) == 1 and left == 0
+    assert convoso_conn.max_in_flight == SESSION_CONNECTIONS
+    assert len(convoso_conn.requests) == hooks_count
+
+
 def test_one_hook_called_concurrently_opens_one_client_and_closes_it(convoso_conn: ConvosoEmulator) -> None:
     import aiohttp
 
