@@ -178,23 +178,19 @@ def bench_triggers_scale(sizes: tuple[int, ...], latency: float, poke_interval: 
         for size in sizes:
             samples[size].append(fanout_measure("ours", size, largest, latency, poke_interval))
         peer.append(fanout_measure("peer", largest, largest, latency, poke_interval))
-    for size in sizes:
-        wall, cpu = median_of([w for w, _ in samples[size]]), median_of([c for _, c in samples[size]])
-        points.append(
-            {
-                "size": size,
-                "wall_s": round(wall, 3),
-                "loop_cpu_s": round(cpu, 3),
-                "loop_cpu_ms_per_poll": round(cpu / (size * POLLS) * 1000, 4),
-            }
-        )
-    peer_wall, peer_cpu = median_of([w for w, _ in peer]), median_of([c for _, c in peer])
-    peer_point = {
-        "size": largest,
-        "wall_s": round(peer_wall, 3),
-        "loop_cpu_s": round(peer_cpu, 3),
-        "loop_cpu_ms_per_poll": round(peer_cpu / (largest * POLLS) * 1000, 4),
-    }
+
+    def point(size: int, runs_of_size: list[tuple[float, float]]) -> dict[str, Any]:
+        wall, cpu = median_of([w for w, _ in runs_of_size]), median_of([c for _, c in runs_of_size])
+        return {
+            "size": size,
+            "wall_s": round(wall, 3),
+            "loop_cpu_s": round(cpu, 3),
+            "loop_cpu_ms_per_poll": round(cpu / (size * POLLS) * 1000, 4),
+        }
+
+    points.extend(point(size, samples[size]) for size in sizes)
+    peer_point = point(largest, peer)
+    peer_wall = median_of([w for w, _ in peer])
     per_poll = points[-1]["loop_cpu_ms_per_poll"] / points[0]["loop_cpu_ms_per_poll"]
     vs_peer = points[-1]["wall_s"] / peer_wall
     cpu_vs_peer = points[-1]["loop_cpu_ms_per_poll"] / peer_point["loop_cpu_ms_per_poll"]
