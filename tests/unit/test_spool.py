@@ -26,15 +26,19 @@ def test_bodies_come_back_in_key_order_as_added_and_again_on_every_pass(on_disk:
         assert len(spool) == 3 and spool.size == 16 + len('[{"c": 3}]'.encode("utf-16"))
 
 
-def test_bodies_live_compressed_on_disk_and_go_with_the_spool() -> None:
+def test_bodies_live_compressed_in_one_file_on_disk_and_go_with_the_spool() -> None:
     spool = BodySpool()
-    body = b'{"success": true, "data": [' + b", ".join([b'{"calls": "12", "name": "Jane"}'] * 500) + b"]}"
-    spool.add("k", body)
+    bodies = {
+        f"k{n}": b'{"success": true, "data": [' + b", ".join([b'{"calls": "%d", "name": "Jane"}' % n] * 500) + b"]}"
+        for n in range(3)
+    }
+    for key, body in bodies.items():
+        spool.add(key, body)
     [stored] = list(Path(spool._directory.name).iterdir())
-    assert 0 < stored.stat().st_size < len(body) / 5
-    assert list(spool.items()) == [("k", body)] and spool.size == len(body)
+    assert 0 < stored.stat().st_size < sum(map(len, bodies.values())) / 5
+    assert list(spool.items()) == list(bodies.items()) and spool.size == sum(map(len, bodies.values()))
     spool.close()
-    assert not stored.parent.exists()
+    assert not stored.parent.exists() and spool._file.closed
 
 
 def test_adds_from_many_threads_keep_every_body() -> None:
