@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -20,6 +21,9 @@ FILTER_ERROR_CODES: dict[int, str] = {6002: "list_id", 6004: "campaign_id", 6006
 
 #: A window narrower than this that still holds too many rows is an error, not split again.
 MIN_WINDOW = dt.timedelta(minutes=1)
+
+#: The most halvings one answer's ``total_found`` leads to at once (64 pieces).
+MAX_HALVINGS = 6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +119,36 @@ def halve(start_time: str, end_time: str) -> list[tuple[str, str]]:
     middle = middle.replace(microsecond=0)
     after = (middle + dt.timedelta(seconds=1)).strftime(LOCAL_FORMAT)
     return [(start_time, middle.strftime(LOCAL_FORMAT)), (after, end_time)]
+
+
+def split(start_time: str, end_time: str, rows: int, cap: int) -> list[tuple[str, str]]:
+    """Halve a window that holds ``rows`` as many times as ``rows / cap`` needs, at once.
+
+    Each level is :func:`halve` applied to every piece, as if each piece had been asked for
+    and found too large; asking for the pieces in between would only cost round trips
+    before the reading can fan out. Rows are rarely spread evenly, so a piece may still
+    hold too many and is halved again from its own answer. At most :data:`MAX_HALVINGS`
+    levels come from one answer, and a level stops where a piece would fall under
+    :data:`MIN_WINDOW`, so a server's ``total_found`` cannot make the pieces many.
+
+    :param start_time: local ``YYYY-MM-DD HH:MM:SS``.
+    :param end_time: local ``YYYY-MM-DD HH:MM:SS``.
+    :param rows: the rows the window holds (its ``total_found``), more than ``cap``.
+    :param cap: the rows one window may hold.
+    :return: the pieces, in time order, meeting at ``:59``/``:00``.
+    :raises ConvosoResponseError: a window under a minute, which cannot be split usefully.
+    """
+    pieces = halve(start_time, end_time)
+    levels = min(MAX_HALVINGS, max(1, math.ceil(math.log2(rows / cap))))
+    for _ in range(1, levels):
+        if any(_length(start, end) < 2 * MIN_WINDOW for start, end in pieces):
+            break
+        pieces = [half for start, end in pieces for half in halve(start, end)]
+    return pieces
+
+
+def _length(start_time: str, end_time: str) -> dt.timedelta:
+    return dt.datetime.strptime(end_time, LOCAL_FORMAT) - dt.datetime.strptime(start_time, LOCAL_FORMAT)
 
 
 def window_query(

@@ -12,26 +12,30 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery, halve
+from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery, split
 from airflow_provider_convoso.endpoints.call_logs.records import page_ids, spooled_records
+
+#: Pages compressed into the spool at once: each is in a thread, where zlib lets go of the GIL.
+_STORERS = 2
 
 
 @dataclasses.dataclass
 class ReadingWindow:
-    """A call-log window being read: its bounds, pass, pages left and the ids seen so far."""
+    """A call-log window being read: its bounds, pass, pages known and stored, and the ids seen so far."""
 
     start: str
     end: str
     attempt: int
     total_found: int = 0
-    pending: int = 0
+    pages: int = 0
+    stored: int = 0
     ids: set[str] = dataclasses.field(default_factory=set)
 
 
 @dataclasses.dataclass
 class CallLogStats:
     """What ``ConvosoHook.afetch_call_log_pages`` read: windows (with ``total_found``),
-    pages, and how many times a window was halved."""
+    pages, and how many windows were split."""
 
     windows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     pages: int = 0
@@ -50,7 +54,9 @@ async def read_windows(
 
     Pages go ``max_concurrency`` at a time through ``afetch`` (the hook's
     ``afetch_content``: transport, limits and retries are its own). A window whose first
-    page reports a ``total_found`` over the offset cap is halved (again while needed);
+    page reports a ``total_found`` over the offset cap is halved as often as that total
+    needs (:func:`~airflow_provider_convoso.endpoints.call_logs.query.split`; again from a
+    piece's own answer while needed);
     otherwise its other pages are asked for at offsets stepped by the rows the first page
     returned (a server that clamps ``limit`` is followed, not trusted to echo it). A window
     whose distinct ids fall short of its ``total_found`` is read once more, then logged at
@@ -66,42 +72,60 @@ async def read_windows(
     from airflow_provider_convoso.endpoints.call_logs.query import CallLogsQuery
 
     stats = CallLogStats()
-    work: asyncio.Queue[tuple[CallLogsQuery, ReadingWindow]] = asyncio.Queue()
     cap = CallLogsQuery.OFFSET_CAP
+    # Fetching and storing are two stages: a fetcher asks for its next page as soon as a
+    # body is in, while storers read its ids and compress it into the spool. The storing
+    # queue holds at most one body per fetcher, so bodies in memory stay bounded.
+    fetching: asyncio.Queue[tuple[CallLogsQuery, ReadingWindow]] = asyncio.Queue()
+    storing: asyncio.Queue[tuple[CallLogsQuery, ReadingWindow, bytes, list[str] | None]]
+    storing = asyncio.Queue(maxsize=max_concurrency)
+    unfinished = [0]  # pages asked for and not yet stored (or split)
+    idle = asyncio.Event()
 
-    async def get(page_query: CallLogsQuery) -> tuple[bytes, list[str], int]:
-        body = await afetch(page_query)
-        ids, total = page_ids(body, page_query.to_params())
-        return body, ids, total
+    def ask(page_query: CallLogsQuery, window: ReadingWindow) -> None:
+        unfinished[0] += 1
+        fetching.put_nowait((page_query, window))
+
+    def settled() -> None:
+        unfinished[0] -= 1
+        if unfinished[0] == 0:
+            idle.set()
 
     def open_window(window_query: CallLogsQuery, attempt: int) -> None:
-        window = ReadingWindow(window_query.start_time, window_query.end_time, attempt)
-        work.put_nowait((window_query, window))
+        ask(window_query, ReadingWindow(window_query.start_time, window_query.end_time, attempt))
 
-    async def handle(page_query: CallLogsQuery, window: ReadingWindow) -> None:
-        body, ids, total_found = await get(page_query)
+    async def fetch(page_query: CallLogsQuery, window: ReadingWindow) -> None:
+        body = await afetch(page_query)
         stats.pages += 1
-        first = page_query.offset == 0
-        if first and total_found > cap + page_query.limit:
-            for start, end in halve(page_query.start_time, page_query.end_time):
-                open_window(page_query.window(start, end), 0)
-            stats.splits += 1
-            return
+        ids = None
+        if page_query.offset == 0:  # the first page decides the window's other pages
+            ids, total_found = page_ids(body, page_query.to_params())
+            reachable = cap + page_query.limit
+            if total_found > reachable:
+                for start, end in split(page_query.start_time, page_query.end_time, total_found, reachable):
+                    open_window(page_query.window(start, end), 0)
+                stats.splits += 1
+                settled()
+                return
+            window.total_found = total_found
+            step = len(ids)  # stepped by the rows this page returned
+            offsets = range(step, total_found, step) if step else range(0)
+            window.pages = 1 + len(offsets)
+            for offset in offsets:
+                ask(page_query.page(offset), window)
+        await storing.put((page_query, window, body, ids))
+
+    async def store(page_query: CallLogsQuery, window: ReadingWindow, body: bytes, ids: list[str] | None) -> None:
+        if ids is None:
+            ids, _ = page_ids(body, page_query.to_params())
         key = f"{window.start}|{window.attempt}|{page_query.offset:08d}"
-        # Compressing a page takes the loop ~1 ms; zlib lets go of the GIL in a thread.
+        # Compressing a page takes ~1 ms; zlib lets go of the GIL in a thread.
         await asyncio.to_thread(spool.add, key, body)
         window.ids.update(ids)
-        if first:  # the window's other pages, stepped by the rows this one returned
-            window.total_found = total_found
-            step = len(ids)
-            offsets = range(step, total_found, step) if step else range(0)
-            window.pending = len(offsets)
-            for offset in offsets:
-                work.put_nowait((page_query.page(offset), window))
-        else:
-            window.pending -= 1
-        if window.pending == 0:
+        window.stored += 1
+        if window.stored == window.pages:
             finish(page_query, window)
+        settled()
 
     def finish(page_query: CallLogsQuery, window: ReadingWindow) -> None:
         distinct = len(window.ids)
@@ -120,17 +144,18 @@ async def read_windows(
         stats.windows.append({"start_time": window.start, "end_time": window.end, "total_found": window.total_found})
         window.ids = set()
 
-    async def worker() -> None:
+    async def fetcher() -> None:
         while True:
-            page_query, window = await work.get()
-            try:
-                await handle(page_query, window)
-            finally:
-                work.task_done()
+            await fetch(*await fetching.get())
+
+    async def storer() -> None:
+        while True:
+            await store(*await storing.get())
 
     open_window(query.page(0), 0)
-    workers = [asyncio.ensure_future(worker()) for _ in range(max_concurrency)]
-    done = asyncio.ensure_future(work.join())
+    workers = [asyncio.ensure_future(fetcher()) for _ in range(max_concurrency)]
+    workers += [asyncio.ensure_future(storer()) for _ in range(_STORERS)]
+    done = asyncio.ensure_future(idle.wait())
     try:
         while not done.done():
             finished, _ = await asyncio.wait([done, *workers], return_when=asyncio.FIRST_COMPLETED)
