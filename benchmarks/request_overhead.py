@@ -18,7 +18,11 @@ def bench_request_overhead(calls: int, rounds: int) -> dict[str, Any]:
     with emulator_process("--agents", "50", "--shape", "data") as url:
         os.environ["AIRFLOW_CONN_CONVOSO_BENCH"] = convoso_connection(url)
         os.environ["AIRFLOW_CONN_HTTP_BENCH"] = http_connection(url)
+        # Both sides keep their client between calls: the hook once ``get_conn()`` has opened
+        # it, until ``close()`` (a call alone opens a client and closes it when it ends), the
+        # raw side as one ``httpx.Client``. The peer's ``HttpHook.run`` opens a session a call.
         hook = ConvosoHook("convoso_bench")
+        hook.get_conn()
         raw = httpx.Client()
         peer = HttpHook(method="POST", http_conn_id="http_bench")
         endpoint = "/v1/agent-performance/search"
