@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             (5, 20) if smoke else (200, 2_000), 0.005 if smoke else 0.05, 0.01 if smoke else 0.1, 1 if smoke else 3
         ),
         "leads_scale": lambda: bench_leads_scale(
-            (500, 1_000, 2_000) if smoke else (20_000, 200_000, 1_000_000), 0.005 if smoke else 0.05
+            (500, 1_000, 2_000) if smoke else (20_000, 200_000, 1_000_000), 0.005 if smoke else 0.05, 1 if smoke else 3
         ),
         "digest_checks": lambda: bench_digest_checks((20, 200) if smoke else (2_000, 20_000), 1 if smoke else 5),
     }

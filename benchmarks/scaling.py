@@ -7,6 +7,7 @@ figures carry their points, so ``--plots`` draws them without measuring again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -51,7 +52,7 @@ work = {"start": day + " 00:00:00", "end": day + " 23:59:59"}
 )
 
 
-def _operator_run(kind: str, url: str, day: str) -> dict[str, float]:
+def _operator_run(kind: str, url: str, day: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         out = subprocess.run(
             [sys.executable, "-c", _PROBE, kind, url, scratch, day], capture_output=True, text=True, check=True
@@ -122,27 +123,41 @@ def bench_calllogs_scale(sizes: tuple[int, ...], latency: float, runs: int) -> d
     }
 
 
-def bench_leads_scale(sizes: tuple[int, ...], latency: float) -> dict[str, Any]:
-    """A day of lead changes at each size: the operator's run.
+def bench_leads_scale(sizes: tuple[int, ...], latency: float, runs: int) -> dict[str, Any]:
+    """A day of lead changes at each size: the operator's run, the sizes interleaved.
 
     :param sizes: leads changed in the day, smallest first (three).
     :param latency: the emulator's latency per request, seconds.
+    :param runs: operator runs per size (medians), one size after another in each round, so
+        a machine that slows down for a while slows every size alike.
     :return: the figure.
     """
-    points: list[dict[str, Any]] = []
     day = TODAY.isoformat()
-    for leads in sizes:
-        with emulator_process("--leads-per-day", str(leads), "--lead-days", "2", "--latency", str(latency)) as url:
+    samples: dict[int, list[dict[str, Any]]] = {leads: [] for leads in sizes}
+    with contextlib.ExitStack() as emulators:
+        urls = {
+            leads: emulators.enter_context(
+                emulator_process("--leads-per-day", str(leads), "--lead-days", "2", "--latency", str(latency))
+            )
+            for leads in sizes
+        }
+        for url in urls.values():
             _operator_run("leads", url, day)  # warm-up: the emulator encodes each lead once
-            figures = _operator_run("leads", url, day)
-        assert figures["rows"]["rows"] == leads, (figures["rows"], leads)
+        for _ in range(runs):
+            for leads, url in urls.items():
+                sample = _operator_run("leads", url, day)
+                assert sample["rows"]["rows"] == leads, (sample["rows"], leads)
+                samples[leads].append(sample)
+    points: list[dict[str, Any]] = []
+    for leads, runs_of_size in samples.items():
+        seconds = median_of([f["seconds"] for f in runs_of_size])
         points.append(
             {
                 "size": leads,
-                "seconds": round(figures["seconds"], 3),
-                "cpu_seconds": round(figures["cpu_seconds"], 3),
-                "us_per_lead": round(figures["seconds"] / leads * 1e6, 3),
-                "peak_rss_mib": round(figures["peak_rss"] / 2**20, 1),
+                "seconds": round(seconds, 3),
+                "cpu_seconds": round(median_of([f["cpu_seconds"] for f in runs_of_size]), 3),
+                "us_per_lead": round(seconds / leads * 1e6, 3),
+                "peak_rss_mib": round(max(f["peak_rss"] for f in runs_of_size) / 2**20, 1),
             }
         )
     curve = _curve(points, "lead")
@@ -152,6 +167,7 @@ def bench_leads_scale(sizes: tuple[int, ...], latency: float) -> dict[str, Any]:
         f"the operator's run @ {int(latency * 1000)} ms",
         "points": points,
         **curve,
+        "runs": runs,
         "target": "time per lead at the largest <= 1.15x the middle; peak RSS <= 1.5x the smallest",
         "margin": min(margin(per_lead, 1.15), margin(rss, 1.5)),
         "met": per_lead <= 1.15 and rss <= 1.5,
