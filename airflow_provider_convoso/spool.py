@@ -62,7 +62,7 @@ class BodySpool:
             packed = zlib.compress(content, 1)
             with self._changed:
                 stored, self._end = (self._end, len(packed)), self._end + len(packed)
-            os.pwrite(self._file.fileno(), packed, stored[0])  # outside the lock: other adds go on
+            _write_at(self._file.fileno(), packed, stored[0])  # outside the lock: other adds go on
         with self._changed:  # a reader sees the key only once its bytes are written
             self.size += len(content)
             self._bodies[key] = stored
@@ -126,7 +126,7 @@ class BodySpool:
         return zlib.decompress(os.pread(self._file.fileno(), length, offset))
 
     def close(self) -> None:
-        """Remove the bodies from disk; the spool is empty afterwards."""
+        """Close the spool's file and remove it from disk; no body can be read afterwards."""
         try:
             if self._file is not None:
                 self._file.close()
@@ -141,3 +141,13 @@ class BodySpool:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _write_at(descriptor: int, data: bytes, offset: int) -> None:
+    """Write all of ``data`` at ``offset``: ``pwrite`` may write less than it is given."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(descriptor, view, offset)
+        if written == 0:  # a file that takes nothing would loop forever
+            raise OSError(f"the spool's file took none of {len(view)} bytes")
+        view, offset = view[written:], offset + written
