@@ -122,3 +122,14 @@ def test_arriving_refuses_a_key_never_added_once_the_adding_ended() -> None:
         spool.end()
         with pytest.raises(LookupError, match="no body was added under 'a'"):
             list(spool.arriving(["a"], wait_s=5.0, waiting=lambda: pytest.fail("must not wait")))
+
+
+def test_a_body_is_written_whole_when_pwrite_writes_less_than_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    real = os.pwrite
+    monkeypatch.setattr(os, "pwrite", lambda fd, data, offset: real(fd, bytes(data[:7]), offset))
+    with BodySpool() as spool:
+        spool.add("a", b"first body " * 40)
+        spool.add("b", b"second body " * 40)
+        assert list(spool.items()) == [("a", b"first body " * 40), ("b", b"second body " * 40)]
